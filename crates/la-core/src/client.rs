@@ -1,0 +1,737 @@
+//! The client: configuration, the default middleware stack, and sending requests.
+
+use std::any::Any;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use tower::util::{BoxCloneSyncService, option_layer};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+use crate::body::Body;
+use crate::error::{BoxError, Error};
+use crate::request::Request;
+use crate::response::{self, Decoded};
+use crate::stack::auth::{ApiKey, AuthLayer};
+use crate::stack::rate_limit::{Limiter, LocalLimiter, RateLimit, RateLimitLayer, RateLimitMode};
+use crate::stack::retry::{RetryConfig, RetryPolicy};
+use crate::stack::timeout::TimeoutLayer;
+use crate::stack::trace::TracingLayer;
+use crate::stack::transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
+
+/// The type-erased middleware stack: a cloneable, thread-safe tower service.
+pub type BoxService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Error>;
+
+/// The user agent sent with every request.
+pub const USER_AGENT: &str = concat!("liveagent-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The environment variable holding the API's base URL (or an account name).
+pub const ENV_URL: &str = "LIVEAGENT_URL";
+/// The environment variable holding the API key.
+pub const ENV_API_KEY: &str = "LIVEAGENT_API_KEY";
+
+/// Default timeout of one attempt.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default timeout of a whole operation, retries and rate-limit waits included.
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default timeout for establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The scheme, host and port of a URL: where the API key may be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Whether `uri` points at this origin.
+    pub fn matches(&self, uri: &http::Uri) -> bool {
+        let Some(scheme) = uri.scheme_str() else {
+            return false;
+        };
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let port = uri.port_u16().or(match scheme {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
+        scheme.eq_ignore_ascii_case(&self.scheme)
+            && host.eq_ignore_ascii_case(&self.host)
+            && port == Some(self.port)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// The validated base URL of the API, such as `https://acme.ladesk.com/api/v3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseUrl {
+    url: String,
+    path_start: usize,
+    origin: Origin,
+}
+
+impl BaseUrl {
+    /// Parses and checks a base URL.
+    ///
+    /// Refused with [`Error::Config`]: anything that is not an absolute `https://` URL (plain
+    /// `http://` is accepted only for loopback hosts, such as a local simulator), URLs with a
+    /// user name or password, a query or a fragment.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let url = url::Url::parse(text.trim())
+            .map_err(|e| Error::config(format!("the base URL {text:?} is not a valid URL: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| Error::config(format!("the base URL {text:?} has no host")))?
+            .to_owned();
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => {
+                return Err(Error::config(format!(
+                    "refusing plain http:// for {host}: the API key would travel unencrypted; \
+                     use https:// (http:// is allowed only for loopback hosts such as 127.0.0.1)"
+                )));
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "the base URL must use https://, not {other}://"
+                )));
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                "the base URL must not contain a user name or password",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::config(
+                "the base URL must not contain a query or a fragment",
+            ));
+        }
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| Error::config("the base URL has no port"))?;
+        let origin = Origin {
+            scheme: url.scheme().to_owned(),
+            host,
+            port,
+        };
+        let mut text = url.as_str().trim_end_matches('/').to_owned();
+        let origin_len = url.origin().ascii_serialization().len();
+        if text.len() < origin_len {
+            text = url.origin().ascii_serialization();
+        }
+        Ok(Self {
+            path_start: origin_len,
+            url: text,
+            origin,
+        })
+    }
+
+    /// The base URL of a LiveAgent account: `https://{account}.ladesk.com/api/v3`.
+    ///
+    /// The account name is the first label of the account's domain; it is refused unless it is
+    /// 1 to 63 letters, digits and inner hyphens.
+    pub fn for_account(account: &str) -> Result<Self, Error> {
+        let valid = !account.is_empty()
+            && account.len() <= 63
+            && account
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !account.starts_with('-')
+            && !account.ends_with('-');
+        if !valid {
+            return Err(Error::config(format!(
+                "{account:?} is not a valid LiveAgent account name \
+                 (expected the first part of ACCOUNT.ladesk.com: letters, digits and hyphens)"
+            )));
+        }
+        Self::parse(&format!(
+            "https://{}.ladesk.com/api/v3",
+            account.to_ascii_lowercase()
+        ))
+    }
+
+    /// The URL as text, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The path part, such as `/api/v3` (empty for a URL without a path).
+    pub fn path(&self) -> &str {
+        &self.url[self.path_start..]
+    }
+
+    /// The origin the API key is sent to.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+type LayerFn = Box<dyn FnOnce(BoxService) -> BoxService + Send>;
+
+/// Configures and builds a [`Client`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use la_core::{Client, RateLimit};
+///
+/// let client = Client::builder()
+///     .account("acme")
+///     .api_key("your-api-key")
+///     .total_timeout(Duration::from_secs(30))
+///     .rate_limit(RateLimit::per_minute(180)?.burst(10)?)
+///     .build()?;
+/// # Ok::<(), la_core::Error>(())
+/// ```
+pub struct ClientBuilder {
+    base: Option<Result<BaseUrl, Error>>,
+    api_key: Option<Result<ApiKey, Error>>,
+    attempt_timeout: Duration,
+    total_timeout: Duration,
+    connect_timeout: Duration,
+    rate_limit: Option<RateLimit>,
+    limiter: Option<Arc<dyn Limiter>>,
+    rate_limit_mode: RateLimitMode,
+    retry: RetryConfig,
+    max_response_bytes: usize,
+    reqwest_client: Option<reqwest::Client>,
+    transport: Option<BoxService>,
+    outer: Vec<LayerFn>,
+    inner: Vec<LayerFn>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field(
+                "base",
+                &self.base.as_ref().map(|b| b.as_ref().map(BaseUrl::as_str)),
+            )
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("rate_limit", &self.rate_limit)
+            .field("limiter", &self.limiter)
+            .field("rate_limit_mode", &self.rate_limit_mode)
+            .field("retry", &self.retry)
+            .field("custom_transport", &self.transport.is_some())
+            .field("outer_layers", &self.outer.len())
+            .field("inner_layers", &self.inner.len())
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base: None,
+            api_key: None,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            total_timeout: DEFAULT_TOTAL_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            rate_limit: Some(RateLimit::default()),
+            limiter: None,
+            rate_limit_mode: RateLimitMode::Wait,
+            retry: RetryConfig::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            reqwest_client: None,
+            transport: None,
+            outer: Vec::new(),
+            inner: Vec::new(),
+        }
+    }
+}
+
+/// Turns any body into a [`Body`] without re-wrapping one that already is.
+fn into_body<B>(body: B) -> Body
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut slot = Some(body);
+    if let Some(body) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Body>>() {
+        return body.take().unwrap_or_default();
+    }
+    match slot {
+        Some(body) => Body::new(body),
+        None => Body::empty(),
+    }
+}
+
+/// Turns any error into an [`Error`] without boxing one that already is.
+fn into_error<E: Into<BoxError> + 'static>(error: E) -> Error {
+    let mut slot = Some(error);
+    if let Some(error) = (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<Error>>()
+        .and_then(Option::take)
+    {
+        return error;
+    }
+    match slot {
+        Some(error) => Error::from_boxed(error.into()),
+        None => Error::config("an error was lost while converting it"),
+    }
+}
+
+/// Erases the type of a service speaking `http` with any body and error types.
+pub fn boxed<S, B, E>(service: S) -> BoxService
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>, Error = E>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    E: Into<BoxError> + 'static,
+{
+    BoxCloneSyncService::new(
+        service
+            .map_response(|response: http::Response<B>| response.map(into_body))
+            .map_err(into_error),
+    )
+}
+
+impl ClientBuilder {
+    /// Uses the API of a LiveAgent account: `https://{account}.ladesk.com/api/v3`.
+    pub fn account(mut self, account: &str) -> Self {
+        self.base = Some(BaseUrl::for_account(account));
+        self
+    }
+
+    /// Uses the API at `url`, such as `https://acme.ladesk.com/api/v3` or a simulator's
+    /// `http://127.0.0.1:8080/api/v3`.
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base = Some(BaseUrl::parse(url));
+        self
+    }
+
+    /// Sets the API key (held in a [`secrecy::SecretString`]).
+    pub fn api_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// Sets the timeout of one attempt: connecting, sending and reading the whole answer.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Sets the timeout of a whole operation, retries and rate-limit waits included.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+
+    /// Sets the timeout for establishing a connection (for the default transport).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the client-side rate limit (default: 180 per minute, burst 5).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Turns the client-side rate limiter off (the server's limit still applies).
+    pub fn no_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self.limiter = None;
+        self
+    }
+
+    /// Uses a limiter of your own, such as one shared between processes, instead of the
+    /// in-process one. Pass the same `Arc` to several builders to share one limit.
+    pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Chooses between waiting for the rate limiter (default) and failing at once.
+    pub fn rate_limit_mode(mut self, mode: RateLimitMode) -> Self {
+        self.rate_limit_mode = mode;
+        self
+    }
+
+    /// Sets the retry behaviour.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Turns retries off.
+    pub fn no_retry(mut self) -> Self {
+        self.retry = RetryConfig::disabled();
+        self
+    }
+
+    /// Sets the largest response body accepted (default 32 MiB), for the default transport.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Uses this reqwest client for the default transport (for proxies, custom TLS roots, ...).
+    ///
+    /// Configure its redirect policy with
+    /// [`same_origin_redirects`](crate::stack::transport::same_origin_redirects) (or none): a
+    /// policy that follows redirects to other hosts would send them the `apikey` header.
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest_client = Some(client);
+        self
+    }
+
+    /// Uses any tower service as the transport instead of reqwest (hyper, a recorder, a test
+    /// double). It receives requests with the `apikey` header already set.
+    pub fn transport<S, B, E>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        self.transport = Some(boxed(service));
+        self
+    }
+
+    /// Adds a layer **outside** the default stack: it sees each call once, before tracing,
+    /// timeouts, retries and rate limiting (for metrics per operation, request ids, ...). Layers
+    /// added later wrap the ones added earlier.
+    pub fn layer_outer<L, B, E>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoxService> + Send + 'static,
+        L::Service: Service<http::Request<Body>, Response = http::Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        self.outer
+            .push(Box::new(move |service| boxed(layer.layer(service))));
+        self
+    }
+
+    /// Adds a layer **inside** the default stack, next to the transport: it sees every attempt
+    /// (retries included) with the `apikey` header set (marked sensitive). Layers added later
+    /// wrap the ones added earlier.
+    pub fn layer_inner<L, B, E>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoxService> + Send + 'static,
+        L::Service: Service<http::Request<Body>, Response = http::Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        self.inner
+            .push(Box::new(move |service| boxed(layer.layer(service))));
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// Fails with [`Error::Config`] when the base URL or the key is missing or invalid.
+    /// Needs no tokio runtime: a client may be built anywhere and used in any runtime.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = self.base.ok_or_else(|| {
+            Error::config(
+                "no API base URL: call .account(\"name\") or .base_url(\"https://...\"), \
+                 or set LIVEAGENT_URL for Client::from_env()",
+            )
+        })??;
+        let key = self.api_key.ok_or_else(|| {
+            Error::config(
+                "no API key: call .api_key(..), or set LIVEAGENT_API_KEY for Client::from_env()",
+            )
+        })??;
+        if self.attempt_timeout.is_zero() || self.total_timeout.is_zero() {
+            return Err(Error::config("timeouts must be longer than zero"));
+        }
+        let retry = RetryPolicy::new(self.retry)?;
+
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => {
+                let client = match self.reqwest_client {
+                    Some(client) => client,
+                    None => ReqwestTransport::default_client(USER_AGENT, self.connect_timeout)?,
+                };
+                BoxCloneSyncService::new(
+                    ReqwestTransport::new(client).max_response_bytes(self.max_response_bytes),
+                )
+            }
+        };
+        let transport = self
+            .inner
+            .into_iter()
+            .fold(transport, |service, layer| layer(service));
+
+        let limiter: Option<Arc<dyn Limiter>> = match (self.limiter, self.rate_limit) {
+            (Some(limiter), _) => Some(limiter),
+            (None, Some(limit)) => Some(Arc::new(LocalLimiter::new(limit))),
+            (None, None) => None,
+        };
+        let rate_limit = limiter.map(|l| RateLimitLayer::new(l, self.rate_limit_mode));
+
+        let stack = ServiceBuilder::new()
+            .layer(TracingLayer::new())
+            .layer(TimeoutLayer::total(self.total_timeout))
+            .layer(retry.layer())
+            .layer(option_layer(rate_limit))
+            .layer(AuthLayer::new(key.clone(), base.origin().clone()))
+            .layer(TimeoutLayer::attempt(self.attempt_timeout))
+            .service(transport);
+        let service = self
+            .outer
+            .into_iter()
+            .fold(boxed(stack), |service, layer| layer(service));
+
+        Ok(Client {
+            inner: Arc::new(Inner { base, key, service }),
+        })
+    }
+}
+
+struct Inner {
+    base: BaseUrl,
+    key: ApiKey,
+    service: BoxService,
+}
+
+/// A LiveAgent API client.
+///
+/// Cheap to clone (one reference count): clones share the connection pool, the rate limiter and
+/// the retry budget. `Send + Sync`, so one client serves every task of a program.
+///
+/// The domain crates (`la-tickets`, `la-calls`, ...) add the API's operations to it through
+/// their `ClientExt` traits; [`Client::execute`] sends any [`Request`] directly.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("api_key", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for the account and key in the environment: `LIVEAGENT_URL` (a base URL, or an
+    /// account name) and `LIVEAGENT_API_KEY`.
+    pub fn from_env() -> Result<Client, Error> {
+        Self::builder_from_env()?.build()
+    }
+
+    /// A builder preset from the environment (see [`Client::from_env`]), to adjust further.
+    pub fn builder_from_env() -> Result<ClientBuilder, Error> {
+        let url = std::env::var(ENV_URL)
+            .map_err(|_| Error::config(format!("{ENV_URL} is not set (or not valid UTF-8)")))?;
+        let key = std::env::var(ENV_API_KEY)
+            .map_err(|_| Error::config(format!("{ENV_API_KEY} is not set (or not valid UTF-8)")))?;
+        let builder = Self::builder().api_key(key);
+        Ok(if url.contains("://") {
+            builder.base_url(&url)
+        } else {
+            builder.account(url.trim())
+        })
+    }
+
+    /// A builder whose transport is `service` instead of reqwest; see
+    /// [`ClientBuilder::transport`].
+    pub fn from_service<S, B, E>(service: S) -> ClientBuilder
+    where
+        S: Service<http::Request<Body>, Response = http::Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        Self::builder().transport(service)
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.base
+    }
+
+    /// The whole middleware stack as a tower service, for use with tower utilities.
+    pub fn service(&self) -> BoxService {
+        self.inner.service.clone()
+    }
+
+    /// Sends a request through the stack and returns the answer, whatever its status.
+    pub async fn send(&self, request: Request) -> Result<http::Response<Bytes>, Error> {
+        let context = request.context(&self.inner.base);
+        let request = request.into_http(&self.inner.base)?;
+        let response = self.inner.service.clone().oneshot(request).await?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.map_err(|source| Error::Transport {
+            kind: crate::error::TransportKind::Body,
+            context,
+            source,
+        })?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+
+    /// Sends a request and decodes a successful JSON answer into `T`; a failure status becomes
+    /// [`Error::Api`].
+    pub async fn execute<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        self.execute_decoded(request).await.map(|d| d.value)
+    }
+
+    /// Like [`Client::execute`], keeping the status and headers of the answer.
+    pub async fn execute_decoded<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Decoded<T>, Error> {
+        let context = request.context(&self.inner.base);
+        let response = self.send(request).await?;
+        response::decode(&context, response, Some(&self.inner.key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_names_map_to_ladesk_urls() {
+        let base = BaseUrl::for_account("Acme-1").unwrap();
+        assert_eq!(base.as_str(), "https://acme-1.ladesk.com/api/v3");
+        assert_eq!(base.path(), "/api/v3");
+        for bad in ["", "-acme", "acme-", "ac me", "acme.evil.com", "a/b", "a?b"] {
+            assert!(
+                matches!(BaseUrl::for_account(bad), Err(Error::Config { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_for_loopback() {
+        let err = BaseUrl::parse("http://acme.ladesk.com/api/v3").unwrap_err();
+        assert!(err.to_string().contains("refusing plain http://"), "{err}");
+        for ok in [
+            "http://127.0.0.1:8080/api/v3",
+            "http://localhost/api/v3/",
+            "http://[::1]:9000/api/v3",
+            "https://acme.ladesk.com/api/v3",
+        ] {
+            assert!(BaseUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://acme.ladesk.com/api/v3",
+            "https://user:pw@acme.ladesk.com/api/v3",
+            "https://acme.ladesk.com/api/v3?apikey=x",
+            "not a url",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::Config { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn base_url_is_normalised_without_trailing_slash() {
+        let base = BaseUrl::parse("http://localhost:8080/api/v3/").unwrap();
+        assert_eq!(base.as_str(), "http://localhost:8080/api/v3");
+        assert_eq!(base.path(), "/api/v3");
+        let bare = BaseUrl::parse("https://example.com").unwrap();
+        assert_eq!(bare.as_str(), "https://example.com");
+        assert_eq!(bare.path(), "");
+    }
+
+    #[test]
+    fn origin_matches_scheme_host_and_port() {
+        let base = BaseUrl::parse("https://acme.ladesk.com/api/v3").unwrap();
+        let origin = base.origin();
+        assert!(origin.matches(&"https://acme.ladesk.com/api/v3/x".parse().unwrap()));
+        assert!(origin.matches(&"https://ACME.ladesk.com:443/x".parse().unwrap()));
+        assert!(!origin.matches(&"http://acme.ladesk.com/x".parse().unwrap()));
+        assert!(!origin.matches(&"https://evil.com/x".parse().unwrap()));
+        assert!(!origin.matches(&"https://acme.ladesk.com:8443/x".parse().unwrap()));
+    }
+
+    #[test]
+    fn build_reports_missing_settings() {
+        let err = Client::builder().api_key("k").build().unwrap_err();
+        assert!(err.to_string().contains("no API base URL"), "{err}");
+        let err = Client::builder().account("acme").build().unwrap_err();
+        assert!(err.to_string().contains("no API key"), "{err}");
+    }
+
+    #[test]
+    fn client_builds_outside_a_runtime_and_hides_the_key() {
+        let client = Client::builder()
+            .account("acme")
+            .api_key("super-secret-key")
+            .build()
+            .unwrap();
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("super-secret-key"), "{debug}");
+        let builder = Client::builder()
+            .account("acme")
+            .api_key("super-secret-key");
+        assert!(!format!("{builder:?}").contains("super-secret-key"));
+    }
+}

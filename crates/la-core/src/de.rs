@@ -1,0 +1,482 @@
+//! Forgiving decoding for the API's models.
+//!
+//! The LiveAgent spec does not state nullability, and real servers are not always consistent
+//! (an id sent as a number, a count sent as a string, an empty string for a missing date). One
+//! surprising value must not make a whole list of ten thousand tickets fail to decode, so the
+//! generated models decode every field through [`lenient`] or [`lenient_vec`]:
+//!
+//! - `null` or a missing field is `None`;
+//! - text fields accept strings, numbers and booleans (`5` becomes `"5"`);
+//! - number fields accept numbers and numeric strings; integer fields also accept integral
+//!   floats (`3.0`) and integral strings;
+//! - boolean fields accept booleans, `0`/`1`, and the strings `true`/`false`, `1`/`0`, `Y`/`N`,
+//!   `yes`/`no`;
+//! - enums keep any text they do not know (see the generated `Unknown(String)` variants);
+//! - a value of the wrong kind (an object where text was expected, text that is not a number,
+//!   an array where an object was expected, ...) is skipped and the field is `None`; in a list,
+//!   such an item is left out.
+//!
+//! Errors remain for documents that are not JSON at all, or whose top level has the wrong shape
+//! (an object where a list was expected); they carry the JSON path (see
+//! [`Error::Decode`](crate::Error::Decode)).
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A JSON object with arbitrary keys, for the operations whose shape the spec leaves open.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// A value that can be decoded forgivingly: `Ok(None)` when the input has the wrong kind.
+pub trait Lenient: Sized {
+    /// Decodes a value, or `None` when the input does not fit.
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error>;
+}
+
+/// `deserialize_with` helper for `Option<T>` fields.
+pub fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Lenient,
+{
+    T::lenient(deserializer)
+}
+
+/// `deserialize_with` helper for `Option<Vec<T>>` fields: items of the wrong kind are left out;
+/// anything but an array is `None`.
+pub fn lenient_vec<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Lenient,
+{
+    struct VecVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
+        type Value = Option<Vec<T>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(item) = seq.next_element_seed(LenientSeed::<T>(PhantomData))? {
+                if let Some(item) = item {
+                    items.push(item);
+                }
+            }
+            Ok(Some(items))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            skip_map(map).map(|()| None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    deserializer.deserialize_any(VecVisitor(PhantomData))
+}
+
+struct LenientSeed<T>(PhantomData<T>);
+
+impl<'de, T: Lenient> DeserializeSeed<'de> for LenientSeed<T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        T::lenient(deserializer)
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// A scalar seen in the input, before it is converted to the field's type.
+enum Scalar<'a> {
+    Str(&'a str),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+}
+
+/// Decodes any JSON value, hands scalars to `convert`, and turns everything else into `None`.
+fn scalar<'de, D, T>(
+    deserializer: D,
+    convert: fn(Scalar<'_>) -> Option<T>,
+    expecting: &'static str,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct ScalarVisitor<T> {
+        convert: fn(Scalar<'_>) -> Option<T>,
+        expecting: &'static str,
+    }
+
+    impl<'de, T> Visitor<'de> for ScalarVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok((self.convert)(Scalar::Str(v)))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok((self.convert)(Scalar::I64(v)))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok((self.convert)(Scalar::U64(v)))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok((self.convert)(Scalar::F64(v)))
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok((self.convert)(Scalar::Bool(v)))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq).map(|()| None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            skip_map(map).map(|()| None)
+        }
+    }
+
+    deserializer.deserialize_any(ScalarVisitor { convert, expecting })
+}
+
+/// Text for a text field. Numbers and booleans are written out.
+fn to_text(value: Scalar<'_>) -> Option<String> {
+    Some(match value {
+        Scalar::Str(s) => s.to_owned(),
+        Scalar::I64(n) => n.to_string(),
+        Scalar::U64(n) => n.to_string(),
+        Scalar::F64(n) => n.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    })
+}
+
+fn to_f64(value: Scalar<'_>) -> Option<f64> {
+    match value {
+        Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        Scalar::I64(n) => Some(n as f64),
+        Scalar::U64(n) => Some(n as f64),
+        Scalar::F64(n) => Some(n),
+        Scalar::Bool(_) => None,
+    }
+}
+
+fn to_i64(value: Scalar<'_>) -> Option<i64> {
+    let from_float = |f: f64| {
+        (f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64)
+            .then_some(f as i64)
+    };
+    match value {
+        Scalar::Str(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(from_float))
+        }
+        Scalar::I64(n) => Some(n),
+        Scalar::U64(n) => i64::try_from(n).ok(),
+        Scalar::F64(f) => from_float(f),
+        Scalar::Bool(_) => None,
+    }
+}
+
+fn to_bool(value: Scalar<'_>) -> Option<bool> {
+    match value {
+        Scalar::Bool(b) => Some(b),
+        Scalar::I64(0) | Scalar::U64(0) => Some(false),
+        Scalar::I64(1) | Scalar::U64(1) => Some(true),
+        Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "y" | "yes" => Some(true),
+            "false" | "0" | "n" | "no" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Lenient for String {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        scalar(d, to_text, "text")
+    }
+}
+
+impl Lenient for f64 {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        scalar(d, to_f64, "a number")
+    }
+}
+
+impl Lenient for i64 {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        scalar(d, to_i64, "an integer")
+    }
+}
+
+impl Lenient for bool {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        scalar(d, to_bool, "a boolean")
+    }
+}
+
+impl Lenient for serde_json::Value {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+        Ok((!value.is_null()).then_some(value))
+    }
+}
+
+impl Lenient for JsonObject {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+            serde_json::Value::Object(map) => Ok(Some(map)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// [`Lenient::lenient`] for a struct: an object decodes as `T`, anything else is `None`.
+///
+/// The generated models implement [`Lenient`] with this.
+pub fn lenient_struct<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: de::Deserialize<'de>,
+{
+    struct StructVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: de::Deserialize<'de>> Visitor<'de> for StructVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq).map(|()| None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    deserializer.deserialize_any(StructVisitor(PhantomData))
+}
+
+/// [`Lenient::lenient`] for a string enum: any scalar is read as text and converted with
+/// `From<String>` (so unknown values are kept); anything else is `None`.
+pub fn lenient_enum<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    Ok(String::lenient(deserializer)?.map(T::from))
+}
+
+/// `Deserialize` for a string enum (the generated enums use it): reads text and converts it with
+/// `From<String>`, so an unknown value becomes the `Unknown` variant instead of an error.
+pub fn deserialize_enum<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    String::lenient(deserializer)?
+        .map(T::from)
+        .ok_or_else(|| de::Error::custom("expected text for an enum value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, Default, PartialEq)]
+    #[serde(default)]
+    struct Inner {
+        #[serde(deserialize_with = "lenient")]
+        name: Option<String>,
+    }
+
+    impl Lenient for Inner {
+        fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+            lenient_struct(d)
+        }
+    }
+
+    #[derive(Deserialize, Debug, Default, PartialEq)]
+    #[serde(default)]
+    struct Model {
+        #[serde(deserialize_with = "lenient")]
+        id: Option<String>,
+        #[serde(deserialize_with = "lenient")]
+        count: Option<f64>,
+        #[serde(deserialize_with = "lenient")]
+        n: Option<i64>,
+        #[serde(deserialize_with = "lenient")]
+        flag: Option<bool>,
+        #[serde(deserialize_with = "lenient")]
+        inner: Option<Inner>,
+        #[serde(deserialize_with = "lenient_vec")]
+        tags: Option<Vec<String>>,
+        #[serde(deserialize_with = "lenient_vec")]
+        inners: Option<Vec<Inner>>,
+    }
+
+    fn parse(json: &str) -> Model {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn well_formed_values_decode() {
+        let m = parse(
+            r#"{"id":"7","count":2.5,"n":3,"flag":true,"inner":{"name":"x"},"tags":["a","b"],"inners":[{"name":"y"}],"extra":{"ignored":[1,2]}}"#,
+        );
+        assert_eq!(m.id.as_deref(), Some("7"));
+        assert_eq!(m.count, Some(2.5));
+        assert_eq!(m.n, Some(3));
+        assert_eq!(m.flag, Some(true));
+        assert_eq!(m.inner.and_then(|i| i.name).as_deref(), Some("x"));
+        assert_eq!(m.tags, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(m.inners.map(|v| v.len()), Some(1));
+    }
+
+    #[test]
+    fn surprising_values_are_coerced_or_skipped() {
+        let m = parse(
+            r#"{"id":7,"count":"12.5","n":"4","flag":"Y","inner":"oops","tags":["a",1,{"x":1},null],"inners":[{"name":2},"bad",[1]]}"#,
+        );
+        assert_eq!(m.id.as_deref(), Some("7"));
+        assert_eq!(m.count, Some(12.5));
+        assert_eq!(m.n, Some(4));
+        assert_eq!(m.flag, Some(true));
+        assert_eq!(m.inner, None);
+        assert_eq!(m.tags, Some(vec!["a".into(), "1".into()]));
+        assert_eq!(
+            m.inners,
+            Some(vec![Inner {
+                name: Some("2".into())
+            }])
+        );
+    }
+
+    #[test]
+    fn wrong_kinds_become_none() {
+        let m = parse(
+            r#"{"id":{"a":1},"count":"n/a","n":1.5,"flag":"maybe","tags":"a,b","inners":{"name":"x"}}"#,
+        );
+        assert_eq!(m, Model::default());
+        let m = parse(r#"{"id":null,"count":null,"n":1e300,"flag":2}"#);
+        assert_eq!(m, Model::default());
+    }
+
+    #[test]
+    fn enums_keep_text() {
+        #[derive(Debug, PartialEq)]
+        struct E(String);
+        impl From<String> for E {
+            fn from(s: String) -> Self {
+                E(s)
+            }
+        }
+        let mut d = serde_json::Deserializer::from_str("42");
+        assert_eq!(deserialize_enum::<_, E>(&mut d).unwrap(), E("42".into()));
+        let mut d = serde_json::Deserializer::from_str("[1]");
+        assert!(deserialize_enum::<_, E>(&mut d).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! # la-core
+//!
+//! The foundation of the LiveAgent REST API v3 SDK: the [`Client`] with its tower middleware
+//! stack (tracing, timeouts, retries, client-side rate limiting, authentication, transport),
+//! the sans-IO [`Request`] description every operation is built from, the [`Error`] type,
+//! [`pagination`] and [`filters`].
+//!
+//! The operations themselves live in the domain crates (`la-tickets`, `la-calls`, ...), which
+//! stand on this crate alone; the `liveagent` crate gathers them behind cargo features.
+//!
+//! ```no_run
+//! use la_core::{Client, Method, Request};
+//!
+//! # async fn run() -> Result<(), la_core::Error> {
+//! let client = Client::builder().account("acme").api_key("your-api-key").build()?;
+//! // Any operation can be sent as a plain request; the domain crates do this for you, typed.
+//! let ticket: serde_json::Value = client
+//!     .execute(Request::new(Method::GET, "/tickets/{ticketId}").path_param("ticketId", "abc")?)
+//!     .await?;
+//! println!("{}", ticket["subject"]);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Cargo features
+//!
+//! - `rustls` (default): TLS through rustls.
+//! - `native-tls`: TLS through the platform's library (OpenSSL on Linux).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod body;
+pub mod client;
+pub mod de;
+pub mod error;
+pub mod filters;
+pub mod pagination;
+pub mod request;
+pub mod response;
+pub mod stack;
+
+pub use body::Body;
+pub use client::{BaseUrl, BoxService, Client, ClientBuilder};
+pub use error::{BoxError, Error, RequestContext, Result, TimeoutKind, TransportKind};
+pub use filters::{Filters, Operator};
+pub use http::{Method, StatusCode};
+pub use pagination::{Page, PageStyle, PageToken};
+pub use request::{FilePart, Idempotency, Multipart, Request};
+pub use stack::auth::ApiKey;
+pub use stack::rate_limit::{Limiter, RateLimit, RateLimitMode};
+pub use stack::retry::{RetryBudgetConfig, RetryConfig};
+
+/// Re-exports the domain crates use, so that they depend on `la-core` alone.
+#[doc(hidden)]
+pub mod __private {
+    pub use futures_core::Stream;
+    pub use serde;
+    pub use serde_json;
+}

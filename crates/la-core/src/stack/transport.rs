@@ -1,0 +1,181 @@
+//! The innermost service: sends an `http::Request<Body>` with reqwest and reads the whole answer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::body::Body;
+use crate::error::{BoxError, Error, RequestContext, TransportKind};
+
+/// The default limit on the size of one response body: 32 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A tower service that sends requests with a [`reqwest::Client`].
+///
+/// It reads the whole response body (refusing bodies above a size limit, so a broken or hostile
+/// server cannot exhaust memory) and maps reqwest's errors to [`Error::Transport`] with a
+/// [`TransportKind`] that tells the retry layer whether the server may have seen the request.
+#[derive(Clone, Debug)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+impl ReqwestTransport {
+    /// A transport over the given client, with the default response size limit.
+    pub fn new(client: reqwest::Client) -> Self {
+        Self {
+            client,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// Sets the largest response body accepted, in bytes.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The reqwest client the SDK builds by default: the given user agent and connect timeout,
+    /// no cookies, no retries of its own (the retry layer decides), and redirects followed only
+    /// within the same origin so the API key never reaches another host.
+    pub fn default_client(
+        user_agent: &str,
+        connect_timeout: std::time::Duration,
+    ) -> Result<reqwest::Client, Error> {
+        reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(connect_timeout)
+            .redirect(same_origin_redirects())
+            .retry(reqwest::retry::never())
+            .build()
+            .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))
+    }
+}
+
+/// A redirect policy that follows at most 5 redirects, all to the origin (scheme, host and port)
+/// of the first request. A redirect anywhere else is not followed: the 3xx answer is returned,
+/// so a custom `apikey` header (which reqwest does not strip on cross-host redirects) is never
+/// sent to another host.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same_origin && attempt.previous().len() <= 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+impl tower::Service<http::Request<Body>> for ReqwestTransport {
+    type Response = http::Response<Body>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let client = self.client.clone();
+        let limit = self.max_response_bytes;
+        Box::pin(async move {
+            let context = RequestContext::of(&request);
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await.map_err(|source| Error::Transport {
+                kind: TransportKind::Request,
+                context: context.clone(),
+                source,
+            })?;
+            let request = http::Request::from_parts(parts, reqwest::Body::from(body));
+            let request = reqwest::Request::try_from(request).map_err(|e| {
+                Error::invalid_request(format!("{context}: the request cannot be sent: {e}"))
+            })?;
+            let response = client
+                .execute(request)
+                .await
+                .map_err(|e| map_reqwest_error(e, &context))?;
+            read_response(response, limit, &context).await
+        })
+    }
+}
+
+fn map_reqwest_error(error: reqwest::Error, context: &RequestContext) -> Error {
+    let kind = if error.is_connect() {
+        TransportKind::Connect
+    } else if error.is_body() || error.is_decode() {
+        TransportKind::Body
+    } else {
+        TransportKind::Request
+    };
+    Error::Transport {
+        kind,
+        context: context.clone(),
+        source: Box::new(error) as BoxError,
+    }
+}
+
+async fn read_response(
+    mut response: reqwest::Response,
+    limit: usize,
+    context: &RequestContext,
+) -> Result<http::Response<Body>, Error> {
+    let too_large = || Error::ResponseTooLarge {
+        context: context.clone(),
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = std::mem::take(response.headers_mut());
+    }
+
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
+        kind: TransportKind::Body,
+        context: context.clone(),
+        source: Box::new(e),
+    })? {
+        total += chunk.len();
+        if total > limit {
+            return Err(too_large());
+        }
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(chunk),
+            (Some(head), None) => {
+                let mut buf = BytesMut::with_capacity(head.len() + chunk.len());
+                buf.extend_from_slice(head);
+                buf.extend_from_slice(&chunk);
+                rest = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
+        }
+    }
+    let bytes = match (first, rest) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(head), None) => head,
+        (None, None) => Bytes::new(),
+    };
+    builder
+        .body(Body::full(bytes))
+        .map_err(|e| Error::Transport {
+            kind: TransportKind::Body,
+            context: context.clone(),
+            source: Box::new(e),
+        })
+}
