@@ -198,7 +198,7 @@ where
 {
     let (per_page, start) = match start_of(&request, style) {
         Ok(start) => start,
-        Err(error) => return Box::pin(stream::once(async move { Err(error) })),
+        Err(error) => return failed(error),
     };
     let state = State {
         client,
@@ -208,6 +208,11 @@ where
         position: Position::At(start),
     };
     Box::pin(stream::try_unfold(state, fetch::<T>))
+}
+
+/// A stream that yields one error: for a listing whose request could not be built.
+pub fn failed<T: Send + 'static>(error: Error) -> BoxStream<'static, Result<T, Error>> {
+    Box::pin(stream::once(async move { Err(error) }))
 }
 
 /// A stream of the items of a list, page after page.

@@ -338,13 +338,14 @@ impl Request {
 
     /// Adds a header from text, refusing values that are not valid header text.
     pub fn header_str(self, name: &'static str, value: impl fmt::Display) -> Result<Self, Error> {
-        let value = value.to_string();
-        let value = HeaderValue::from_str(&value).map_err(|_| {
+        let header = HeaderName::try_from(name)
+            .map_err(|_| Error::invalid_request(format!("`{name}` is not a valid header name")))?;
+        let value = HeaderValue::try_from(value.to_string()).map_err(|_| {
             Error::invalid_request(format!(
                 "the value of header `{name}` is not valid header text"
             ))
         })?;
-        Ok(self.header(HeaderName::from_static(name), value))
+        Ok(self.header(header, value))
     }
 
     /// Sets a JSON body.
@@ -543,6 +544,17 @@ mod tests {
             http.uri().to_string(),
             "https://acme.ladesk.com/api/v3/tickets?_page=2&_perPage=50&_filters=%5B%5B%22subject%22%2C%22L%22%2C%22a%26b%3Dc%22%5D%5D&settingsNames=x&settingsNames=y"
         );
+    }
+
+    #[test]
+    fn header_names_may_use_capitals_and_bad_values_are_refused() {
+        let request = Request::new(Method::GET, "/calls")
+            .header_str("Timezone-Offset", 60)
+            .unwrap();
+        let http = request.into_http(&base()).unwrap();
+        assert_eq!(http.headers()["timezone-offset"], "60");
+        let err = Request::new(Method::GET, "/calls").header_str("X-Test", "a\nb");
+        assert!(matches!(err, Err(Error::InvalidRequest { .. })));
     }
 
     #[test]
