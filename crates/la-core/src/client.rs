@@ -69,6 +69,13 @@ impl Origin {
     }
 }
 
+impl Origin {
+    /// Whether the origin uses `https`.
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
@@ -495,6 +502,13 @@ impl ClientBuilder {
         }
         let retry = RetryPolicy::new(self.retry)?;
 
+        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        if self.transport.is_none() && base.origin().is_https() {
+            return Err(Error::config(
+                "no TLS support is compiled in: enable the `rustls` or `native-tls` feature \
+                 (of `liveagent` or `la-core`) to reach an https:// API",
+            ));
+        }
         let transport = match self.transport {
             Some(transport) => transport,
             None => {
@@ -611,6 +625,11 @@ impl Client {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base
+    }
+
+    /// The API key, to scrub it from text the server sends back.
+    pub(crate) fn key(&self) -> &ApiKey {
+        &self.inner.key
     }
 
     /// The whole middleware stack as a tower service, for use with tower utilities.

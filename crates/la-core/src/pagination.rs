@@ -153,10 +153,10 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
                         status: decoded.status,
                         content_type: None,
                         json_path: ".".to_owned(),
-                        message: format!(
+                        message: state.client.key().redact(&format!(
                             "the server returned the cursor it was given ({cursor}); \
                              stopping to avoid an endless loop"
-                        ),
+                        )),
                     });
                 }
                 cursor => cursor.map(PageToken::Cursor),

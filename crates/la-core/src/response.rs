@@ -75,8 +75,8 @@ pub fn decode_json<T: DeserializeOwned>(
         Error::Decode {
             context: context.clone(),
             status,
-            content_type: content_type(headers),
-            json_path: path,
+            content_type: content_type(headers).map(|ct| scrub(&ct, key)),
+            json_path: scrub(&path, key),
             message: scrub(&message, key),
         }
     })

@@ -45,7 +45,10 @@ impl ReqwestTransport {
         user_agent: &str,
         connect_timeout: std::time::Duration,
     ) -> Result<reqwest::Client, Error> {
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder();
+        #[cfg(feature = "native-tls")]
+        let builder = builder.tls_backend_native();
+        builder
             .user_agent(user_agent)
             .connect_timeout(connect_timeout)
             .redirect(same_origin_redirects())

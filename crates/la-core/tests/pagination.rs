@@ -1,0 +1,312 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Page-numbered and cursor listings against a server.
+
+mod common;
+
+use common::{CountingLimiter, mock_builder};
+use futures_util::TryStreamExt;
+use la_core::pagination::{self, Page, PageStyle, PageToken};
+use la_core::{Client, Error, Method, Request};
+use mockito::{Matcher, Mock, ServerGuard};
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct Item {
+    id: u32,
+}
+
+fn body(ids: std::ops::Range<u32>) -> String {
+    serde_json::to_string(
+        &ids.map(|id| serde_json::json!({ "id": id }))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+fn list(per_page: u32) -> Request {
+    Request::new(Method::GET, "/tickets").query("_perPage", per_page)
+}
+
+/// A mock for one page of `/tickets`, matched on its exact query string.
+async fn page(server: &mut ServerGuard, query: &str, items: String, cursor: Option<&str>) -> Mock {
+    let mut mock = server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::Exact(query.to_owned()))
+        .match_header("apikey", common::KEY)
+        .with_status(200)
+        .with_header("content-type", "application/json");
+    if let Some(cursor) = cursor {
+        mock = mock.with_header("next_page_cursor", cursor);
+    }
+    mock.with_body(items).expect(1).create_async().await
+}
+
+async fn all_pages(client: &Client, request: Request, style: PageStyle) -> Vec<Page<Item>> {
+    pagination::pages::<Item>(client.clone(), request, style)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+fn ids(pages: &[Page<Item>]) -> Vec<u32> {
+    pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.id))
+        .collect()
+}
+
+#[tokio::test]
+async fn numbered_pages_until_a_short_page() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=3&_page=1", body(0..3), None).await,
+        page(&mut server, "_perPage=3&_page=2", body(3..6), None).await,
+        page(&mut server, "_perPage=3&_page=3", body(6..7), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(3), PageStyle::Numbered).await;
+    assert_eq!(pages.len(), 3);
+    assert_eq!(ids(&pages), (0..7).collect::<Vec<_>>());
+    assert_eq!(pages[0].this, Some(PageToken::Number(1)));
+    assert_eq!(pages[0].next, Some(PageToken::Number(2)));
+    assert_eq!(pages[2].this, Some(PageToken::Number(3)));
+    assert_eq!(pages[2].next, None);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+
+    // The item stream yields the same items, one by one.
+    let mocks = [
+        page(&mut server, "_perPage=3&_page=1", body(0..3), None).await,
+        page(&mut server, "_perPage=3&_page=2", body(3..6), None).await,
+        page(&mut server, "_perPage=3&_page=3", body(6..7), None).await,
+    ];
+    let items: Vec<Item> = pagination::items(client, list(3), PageStyle::Numbered)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        (0..7).collect::<Vec<_>>()
+    );
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn an_empty_first_page_ends_the_listing() {
+    let mut server = mockito::Server::new_async().await;
+    let first = page(&mut server, "_perPage=5&_page=1", "[]".into(), None).await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(5), PageStyle::Numbered).await;
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].items.is_empty());
+    assert_eq!(pages[0].next, None);
+    first.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_exact_multiple_of_per_page_ends_with_an_empty_page() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=2&_page=1", body(0..2), None).await,
+        page(&mut server, "_perPage=2&_page=2", body(2..4), None).await,
+        page(&mut server, "_perPage=2&_page=3", "[]".into(), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(2), PageStyle::Numbered).await;
+    assert_eq!(pages.len(), 3);
+    assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
+    assert!(pages[2].items.is_empty());
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn numbered_listing_resumes_from_the_given_page() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=2&_page=4", body(6..8), None).await,
+        page(&mut server, "_perPage=2&_page=5", body(8..9), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(2).query("_page", 4), PageStyle::Numbered).await;
+    assert_eq!(ids(&pages), vec![6, 7, 8]);
+    assert_eq!(pages[0].this, Some(PageToken::Number(4)));
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn cursor_chain_ends_when_the_header_is_missing() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=2", body(0..2), Some("c1")).await,
+        page(&mut server, "_perPage=2&_cursor=c1", body(2..4), Some("c2")).await,
+        page(&mut server, "_perPage=2&_cursor=c2", body(4..6), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(2), PageStyle::Cursor).await;
+    assert_eq!(ids(&pages), (0..6).collect::<Vec<_>>());
+    assert_eq!(pages[0].this, None);
+    assert_eq!(pages[0].next, Some(PageToken::Cursor("c1".into())));
+    assert_eq!(pages[1].this, Some(PageToken::Cursor("c1".into())));
+    assert_eq!(pages[2].next, None);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn cursor_chain_ends_when_the_header_is_empty() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=2", body(0..2), Some("c1")).await,
+        page(&mut server, "_perPage=2&_cursor=c1", body(2..4), Some("")).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(2), PageStyle::Cursor).await;
+    assert_eq!(pages.len(), 2);
+    assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
+    assert_eq!(pages[1].next, None);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn cursor_listing_resumes_from_the_given_cursor() {
+    let mut server = mockito::Server::new_async().await;
+    let cursor = pagination::cursor_after_id("41");
+    let encoded: String = url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+    let mocks = [
+        page(
+            &mut server,
+            &format!("_perPage=2&_cursor={encoded}"),
+            body(42..44),
+            Some("next=1"),
+        )
+        .await,
+        page(
+            &mut server,
+            "_perPage=2&_cursor=next%3D1",
+            body(44..45),
+            None,
+        )
+        .await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(
+        &client,
+        list(2).query("_cursor", &cursor),
+        PageStyle::Cursor,
+    )
+    .await;
+    assert_eq!(ids(&pages), vec![42, 43, 44]);
+    assert_eq!(pages[0].this, Some(PageToken::Cursor(cursor)));
+    assert_eq!(pages[1].this, Some(PageToken::Cursor("next=1".into())));
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
+    let mut server = mockito::Server::new_async().await;
+    let first = page(&mut server, "_perPage=2", body(0..2), Some("same")).await;
+    let again = server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::UrlEncoded("_cursor".into(), "same".into()))
+        .with_status(200)
+        .with_header("next_page_cursor", "same")
+        .with_body(body(2..4))
+        .expect(1)
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
+            .await;
+    assert_eq!(results.len(), 2, "the stream did not stop after the error");
+    assert!(results[0].is_ok());
+    match &results[1] {
+        Err(err @ Error::Decode { message, .. }) => {
+            assert!(message.contains("same"), "{err}");
+            assert!(message.contains("endless loop"), "{err}");
+        }
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+    first.assert_async().await;
+    again.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_error_page_ends_the_stream_with_the_error() {
+    let mut server = mockito::Server::new_async().await;
+    let first = page(&mut server, "_perPage=2&_page=1", body(0..2), None).await;
+    let failing = server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::Exact("_perPage=2&_page=2".into()))
+        .with_status(404)
+        .with_body(r#"{"message":"gone"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Item, Error>> =
+        futures_util::StreamExt::collect(pagination::items(client, list(2), PageStyle::Numbered))
+            .await;
+    assert_eq!(results.len(), 3);
+    assert!(results[2].as_ref().is_err_and(Error::is_not_found));
+    first.assert_async().await;
+    failing.assert_async().await;
+}
+
+#[tokio::test]
+async fn every_page_goes_through_the_limiter() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = [
+        page(&mut server, "_perPage=2&_page=1", body(0..2), None).await,
+        page(&mut server, "_perPage=2&_page=2", body(2..4), None).await,
+        page(&mut server, "_perPage=2&_page=3", body(4..5), None).await,
+    ];
+    let limiter = CountingLimiter::new();
+    let client = mock_builder(&server.url())
+        .limiter(limiter.clone())
+        .build()
+        .unwrap();
+    let pages = all_pages(&client, list(2), PageStyle::Numbered).await;
+    assert_eq!(pages.len(), 3);
+    assert_eq!(limiter.count(), 3);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_paging_parameters_fail_before_sending() {
+    let mut server = mockito::Server::new_async().await;
+    let nothing = server
+        .mock("GET", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    for request in [
+        list(0),
+        list(5).query("_page", 0),
+        Request::new(Method::GET, "/tickets").query("_perPage", "many"),
+    ] {
+        let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
+            pagination::pages(client.clone(), request, PageStyle::Numbered),
+        )
+        .await;
+        assert_eq!(results.len(), 1);
+        assert!(matches!(results[0], Err(Error::InvalidRequest { .. })));
+    }
+    nothing.assert_async().await;
+}
