@@ -109,9 +109,14 @@ fn emit_schema(schema: &Schema) -> TokenStream {
             _ => "la_core::de::lenient",
         };
         let doc = crate::emit_operations::docs(&field_doc(field));
+        let rename = if *wire == field.rust {
+            quote!()
+        } else {
+            quote!(rename = #wire,)
+        };
         quote! {
             #doc
-            #[serde(rename = #wire, deserialize_with = #with, skip_serializing_if = "Option::is_none")]
+            #[serde(#rename deserialize_with = #with, skip_serializing_if = "Option::is_none")]
             pub #rust: Option<#ty>,
         }
     });

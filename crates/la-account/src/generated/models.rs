@@ -456,14 +456,12 @@ impl la_core::de::Lenient for SettingName {
 pub struct ApiInfo {
     /// `apikey`.
     #[serde(
-        rename = "apikey",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub apikey: Option<ApiKey>,
     /// `url`.
     #[serde(
-        rename = "url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -490,63 +488,54 @@ impl ApiInfo {
 pub struct ApiKey {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<f64>,
     /// `installid`.
     #[serde(
-        rename = "installid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub installid: Option<String>,
     /// `key`.
     #[serde(
-        rename = "key",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub key: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `role`.
     #[serde(
-        rename = "role",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub role: Option<String>,
     /// `type`: see [`ApiKeyType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<ApiKeyType>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub userid: Option<String>,
     /// `valid_to_date`.
     #[serde(
-        rename = "valid_to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub valid_to_date: Option<String>,
     /// `whitelist`.
     #[serde(
-        rename = "whitelist",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -573,56 +562,48 @@ impl ApiKey {
 pub struct ApiKeyLogin {
     /// `installid`.
     #[serde(
-        rename = "installid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub installid: Option<String>,
     /// `login` (required in requests).
     #[serde(
-        rename = "login",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub login: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `password` (required in requests).
     #[serde(
-        rename = "password",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub password: Option<String>,
     /// `two_factor_token`.
     #[serde(
-        rename = "two_factor_token",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub two_factor_token: Option<String>,
     /// `type`: see [`ApiKeyType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<ApiKeyType>,
     /// `valid_to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "valid_to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub valid_to_date: Option<String>,
     /// `whitelist`.
     #[serde(
-        rename = "whitelist",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -667,70 +648,60 @@ impl ApiKeyLogin {
 pub struct ApiKeyWithPrivileges {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<f64>,
     /// `installid`.
     #[serde(
-        rename = "installid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub installid: Option<String>,
     /// `key`.
     #[serde(
-        rename = "key",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub key: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `privileges`.
     #[serde(
-        rename = "privileges",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub privileges: Option<Vec<ApiPrivilege>>,
     /// `role`.
     #[serde(
-        rename = "role",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub role: Option<String>,
     /// `type`: see [`ApiKeyType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<ApiKeyType>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub userid: Option<String>,
     /// `valid_to_date`.
     #[serde(
-        rename = "valid_to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub valid_to_date: Option<String>,
     /// `whitelist`.
     #[serde(
-        rename = "whitelist",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -757,14 +728,12 @@ impl ApiKeyWithPrivileges {
 pub struct ApiPrivilege {
     /// `object`.
     #[serde(
-        rename = "object",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub object: Option<String>,
     /// `privileges`.
     #[serde(
-        rename = "privileges",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -791,63 +760,54 @@ impl ApiPrivilege {
 pub struct Ban {
     /// `agent_id`.
     #[serde(
-        rename = "agent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_id: Option<String>,
     /// `contact_id`.
     #[serde(
-        rename = "contact_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_id: Option<String>,
     /// `conversation_id`.
     #[serde(
-        rename = "conversation_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversation_id: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_valid`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_valid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_valid: Option<String>,
     /// `end_ip`.
     #[serde(
-        rename = "end_ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub end_ip: Option<f64>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<i64>,
     /// `reason`.
     #[serde(
-        rename = "reason",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reason: Option<String>,
     /// `start_ip`.
     #[serde(
-        rename = "start_ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -874,84 +834,72 @@ impl Ban {
 pub struct BanListItem {
     /// `agent_id`.
     #[serde(
-        rename = "agent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_id: Option<String>,
     /// `agent_name`.
     #[serde(
-        rename = "agent_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_name: Option<String>,
     /// `contact_id`.
     #[serde(
-        rename = "contact_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_id: Option<String>,
     /// `contact_name`.
     #[serde(
-        rename = "contact_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_name: Option<String>,
     /// `conversation_code`.
     #[serde(
-        rename = "conversation_code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversation_code: Option<String>,
     /// `conversation_id`.
     #[serde(
-        rename = "conversation_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversation_id: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_valid`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_valid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_valid: Option<String>,
     /// `end_ip`.
     #[serde(
-        rename = "end_ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub end_ip: Option<f64>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<i64>,
     /// `reason`.
     #[serde(
-        rename = "reason",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reason: Option<String>,
     /// `start_ip`.
     #[serde(
-        rename = "start_ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -978,21 +926,18 @@ impl BanListItem {
 pub struct Batch {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `is_committed`.
     #[serde(
-        rename = "is_committed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_committed: Option<bool>,
     /// `item_count`.
     #[serde(
-        rename = "item_count",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1019,21 +964,18 @@ impl Batch {
 pub struct Country {
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `eu`.
     #[serde(
-        rename = "eu",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub eu: Option<bool>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1060,56 +1002,48 @@ impl Country {
 pub struct CustomButton {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `image_url`.
     #[serde(
-        rename = "image_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub image_url: Option<String>,
     /// `method` (required in requests): see [`CustomButtonMethod`].
     #[serde(
-        rename = "method",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub method: Option<CustomButtonMethod>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `parameters`.
     #[serde(
-        rename = "parameters",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub parameters: Option<String>,
     /// `status`: see [`CustomButtonStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<CustomButtonStatus>,
     /// `type` (required in requests): see [`CustomButtonType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<CustomButtonType>,
     /// `url` (required in requests).
     #[serde(
-        rename = "url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1164,7 +1098,6 @@ impl CustomButton {
 pub struct ElasticMessage {
     /// `message`.
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1191,14 +1124,12 @@ impl ElasticMessage {
 pub struct HostingInfo {
     /// `is_hosted`.
     #[serde(
-        rename = "is_hosted",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_hosted: Option<bool>,
     /// `system`: see [`HostingInfoSystem`].
     #[serde(
-        rename = "system",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1225,21 +1156,18 @@ impl HostingInfo {
 pub struct IndexStatus {
     /// `datechanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datechanged",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datechanged: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `index_count`.
     #[serde(
-        rename = "index_count",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1266,14 +1194,12 @@ impl IndexStatus {
 pub struct IndexStatusData {
     /// `es_active`.
     #[serde(
-        rename = "es_active",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub es_active: Option<String>,
     /// `index_status`.
     #[serde(
-        rename = "index_status",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1300,28 +1226,24 @@ impl IndexStatusData {
 pub struct ReindexData {
     /// `date_from`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_from",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_from: Option<String>,
     /// `date_to`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_to",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_to: Option<String>,
     /// `truncate`: see [`ReindexTruncate`].
     #[serde(
-        rename = "truncate",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub truncate: Option<ReindexTruncate>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1348,7 +1270,6 @@ impl ReindexData {
 pub struct SSOKey {
     /// `key`.
     #[serde(
-        rename = "key",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1375,14 +1296,12 @@ impl SSOKey {
 pub struct Setting {
     /// `name`: see [`SettingName`].
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<SettingName>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1409,28 +1328,24 @@ impl Setting {
 pub struct Token {
     /// `key`.
     #[serde(
-        rename = "key",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub key: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `privileges`.
     #[serde(
-        rename = "privileges",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub privileges: Option<Vec<String>>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

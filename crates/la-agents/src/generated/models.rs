@@ -86,42 +86,36 @@ impl la_core::de::Lenient for UserRole {
 pub struct ActiveTicket {
     /// `date_joined`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_joined",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_joined: Option<String>,
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// `ticket_code`.
     #[serde(
-        rename = "ticket_code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ticket_code: Option<String>,
     /// `ticket_id`.
     #[serde(
-        rename = "ticket_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ticket_id: Option<String>,
     /// `ticket_status`.
     #[serde(
-        rename = "ticket_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -148,21 +142,18 @@ impl ActiveTicket {
 pub struct AgentActivity {
     /// `active_tickets`.
     #[serde(
-        rename = "active_tickets",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub active_tickets: Option<Vec<ActiveTicket>>,
     /// `agent_status`.
     #[serde(
-        rename = "agent_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_status: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -189,21 +180,18 @@ impl AgentActivity {
 pub struct AgentStatus {
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `online_status`.
     #[serde(
-        rename = "online_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_status: Option<String>,
     /// `preset_status`.
     #[serde(
-        rename = "preset_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -230,7 +218,6 @@ impl AgentStatus {
 pub struct ErrorResponse {
     /// `message`.
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -257,35 +244,30 @@ impl ErrorResponse {
 pub struct User {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `email`.
     #[serde(
-        rename = "email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `role`: see [`UserRole`].
     #[serde(
-        rename = "role",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

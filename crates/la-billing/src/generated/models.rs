@@ -499,42 +499,36 @@ impl la_core::de::Lenient for UpgradeBillingPeriod {
 pub struct Addon {
     /// `active`.
     #[serde(
-        rename = "active",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub active: Option<bool>,
     /// `codename` (required in requests).
     #[serde(
-        rename = "codename",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub codename: Option<String>,
     /// `description` (required in requests).
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `price`.
     #[serde(
-        rename = "price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub price: Option<i64>,
     /// `state` (required in requests).
     #[serde(
-        rename = "state",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -596,7 +590,6 @@ impl Addon {
 pub struct AddonList {
     /// `addons` (required in requests).
     #[serde(
-        rename = "addons",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -634,14 +627,12 @@ impl AddonList {
 pub struct AttributeSimple {
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -668,98 +659,84 @@ impl AttributeSimple {
 pub struct BillingInfo {
     /// `address1` (required in requests).
     #[serde(
-        rename = "address1",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub address1: Option<String>,
     /// `address2`.
     #[serde(
-        rename = "address2",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub address2: Option<String>,
     /// `city` (required in requests).
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `company`.
     #[serde(
-        rename = "company",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<String>,
     /// `country` (required in requests).
     #[serde(
-        rename = "country",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub country: Option<String>,
     /// `dic_sk`.
     #[serde(
-        rename = "dic_sk",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dic_sk: Option<String>,
     /// `email` (required in requests).
     #[serde(
-        rename = "email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// `force`.
     #[serde(
-        rename = "force",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub force: Option<bool>,
     /// `ico_sk`.
     #[serde(
-        rename = "ico_sk",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ico_sk: Option<String>,
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `phone`.
     #[serde(
-        rename = "phone",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub phone: Option<String>,
     /// `state`.
     #[serde(
-        rename = "state",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub state: Option<String>,
     /// `vat_id`.
     #[serde(
-        rename = "vat_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub vat_id: Option<String>,
     /// `zip` (required in requests).
     #[serde(
-        rename = "zip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -835,35 +812,30 @@ impl BillingInfo {
 pub struct BillingMetric {
     /// `amount_in_price`.
     #[serde(
-        rename = "amount_in_price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub amount_in_price: Option<i64>,
     /// `limit`.
     #[serde(
-        rename = "limit",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub limit: Option<i64>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `unit_price`.
     #[serde(
-        rename = "unit_price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub unit_price: Option<i64>,
     /// `unit_size`.
     #[serde(
-        rename = "unit_size",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -890,42 +862,36 @@ impl BillingMetric {
 pub struct BillingStatus {
     /// `errors`.
     #[serde(
-        rename = "errors",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub errors: Option<i64>,
     /// `last_error_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "last_error_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_error_date: Option<String>,
     /// `next_billing_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "next_billing_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_billing_date: Option<String>,
     /// `payment_compatible`.
     #[serde(
-        rename = "payment_compatible",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_compatible: Option<bool>,
     /// `status`: see [`BillingStatusStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<BillingStatusStatus>,
     /// `valid_to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "valid_to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -952,77 +918,66 @@ impl BillingStatus {
 pub struct Coupon {
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `created_by`.
     #[serde(
-        rename = "created_by",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub created_by: Option<String>,
     /// `credit`.
     #[serde(
-        rename = "credit",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub credit: Option<i64>,
     /// `date_created`.
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_expired`.
     #[serde(
-        rename = "date_expired",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_expired: Option<String>,
     /// `date_valid`.
     #[serde(
-        rename = "date_valid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_valid: Option<String>,
     /// `discount` (required in requests).
     #[serde(
-        rename = "discount",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub discount: Option<i64>,
     /// `ended_by`.
     #[serde(
-        rename = "ended_by",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ended_by: Option<String>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `reusable`.
     #[serde(
-        rename = "reusable",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reusable: Option<bool>,
     /// `subscription_id`.
     #[serde(
-        rename = "subscription_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1061,91 +1016,78 @@ impl Coupon {
 pub struct Customer {
     /// `address1`.
     #[serde(
-        rename = "address1",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub address1: Option<String>,
     /// `address2`.
     #[serde(
-        rename = "address2",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub address2: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `company`.
     #[serde(
-        rename = "company",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<String>,
     /// `country`.
     #[serde(
-        rename = "country",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub country: Option<String>,
     /// `dic_sk`.
     #[serde(
-        rename = "dic_sk",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dic_sk: Option<String>,
     /// `email` (required in requests).
     #[serde(
-        rename = "email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// `ico_sk`.
     #[serde(
-        rename = "ico_sk",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ico_sk: Option<String>,
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `phone`.
     #[serde(
-        rename = "phone",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub phone: Option<String>,
     /// `state`.
     #[serde(
-        rename = "state",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub state: Option<String>,
     /// `vat_id`.
     #[serde(
-        rename = "vat_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub vat_id: Option<String>,
     /// `zip`.
     #[serde(
-        rename = "zip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1190,28 +1132,24 @@ impl Customer {
 pub struct DiscountValue {
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `type`: see [`DiscountValueType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<DiscountValueType>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub value: Option<i64>,
     /// `value_type`: see [`DiscountValueValueType`].
     #[serde(
-        rename = "value_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1238,28 +1176,24 @@ impl DiscountValue {
 pub struct Domain {
     /// `custom_domain`.
     #[serde(
-        rename = "custom_domain",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_domain: Option<String>,
     /// `domain`.
     #[serde(
-        rename = "domain",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub domain: Option<String>,
     /// `ssl_crt`.
     #[serde(
-        rename = "ssl_crt",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ssl_crt: Option<String>,
     /// `ssl_key`.
     #[serde(
-        rename = "ssl_key",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1286,84 +1220,72 @@ impl Domain {
 pub struct Invoice {
     /// `created_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "created_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub created_date: Option<String>,
     /// `currency`: see [`Currency`].
     #[serde(
-        rename = "currency",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub currency: Option<Currency>,
     /// `customer`.
     #[serde(
-        rename = "customer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer: Option<Customer>,
     /// `from_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "from_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub from_date: Option<String>,
     /// `items`.
     #[serde(
-        rename = "items",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub items: Option<Vec<InvoiceItem>>,
     /// `number`.
     #[serde(
-        rename = "number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<String>,
     /// `paid_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "paid_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub paid_date: Option<String>,
     /// `price`.
     #[serde(
-        rename = "price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub price: Option<f64>,
     /// `price_billed`.
     #[serde(
-        rename = "price_billed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub price_billed: Option<f64>,
     /// `subscription_id`.
     #[serde(
-        rename = "subscription_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subscription_id: Option<String>,
     /// `to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub to_date: Option<String>,
     /// `vat_rate`.
     #[serde(
-        rename = "vat_rate",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1390,35 +1312,30 @@ impl Invoice {
 pub struct InvoiceItem {
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `from_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "from_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub from_date: Option<String>,
     /// `price`.
     #[serde(
-        rename = "price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub price: Option<f64>,
     /// `to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "to_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub to_date: Option<String>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1445,14 +1362,12 @@ impl InvoiceItem {
 pub struct InvoiceList {
     /// `items`.
     #[serde(
-        rename = "items",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub items: Option<Vec<Invoice>>,
     /// `size`.
     #[serde(
-        rename = "size",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1479,21 +1394,18 @@ impl InvoiceList {
 pub struct PaymentInfo {
     /// `card_expire`.
     #[serde(
-        rename = "card_expire",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub card_expire: Option<String>,
     /// `detail`.
     #[serde(
-        rename = "detail",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub detail: Option<String>,
     /// `payment_type` (required in requests).
     #[serde(
-        rename = "payment_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1532,21 +1444,18 @@ impl PaymentInfo {
 pub struct PaymentMethod {
     /// `card_expire`.
     #[serde(
-        rename = "card_expire",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub card_expire: Option<String>,
     /// `payment_token` (required in requests).
     #[serde(
-        rename = "payment_token",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_token: Option<String>,
     /// `payment_type` (required in requests): see [`PaymentMethodPaymentType`].
     #[serde(
-        rename = "payment_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1594,21 +1503,18 @@ impl PaymentMethod {
 pub struct PaymentProcessorType {
     /// `init_token`.
     #[serde(
-        rename = "init_token",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub init_token: Option<String>,
     /// `processor_type`: see [`PaymentProcessorTypeProcessorType`].
     #[serde(
-        rename = "processor_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub processor_type: Option<PaymentProcessorTypeProcessorType>,
     /// `token`.
     #[serde(
-        rename = "token",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1635,7 +1541,6 @@ impl PaymentProcessorType {
 pub struct StopReason {
     /// `message`.
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1662,112 +1567,96 @@ impl StopReason {
 pub struct Subscription {
     /// `account_id`.
     #[serde(
-        rename = "account_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub account_id: Option<String>,
     /// `cluster_id`.
     #[serde(
-        rename = "cluster_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub cluster_id: Option<String>,
     /// `company`.
     #[serde(
-        rename = "company",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<String>,
     /// `custom_domain`.
     #[serde(
-        rename = "custom_domain",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_domain: Option<String>,
     /// `customer_email`.
     #[serde(
-        rename = "customer_email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_email: Option<String>,
     /// `customer_name`.
     #[serde(
-        rename = "customer_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_name: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_validity`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_validity",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_validity: Option<String>,
     /// `domain`.
     #[serde(
-        rename = "domain",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub domain: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `is_latest`.
     #[serde(
-        rename = "is_latest",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_latest: Option<bool>,
     /// `product_id`.
     #[serde(
-        rename = "product_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_id: Option<String>,
     /// `status`: see [`SubscriptionStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<SubscriptionStatus>,
     /// `task_id`.
     #[serde(
-        rename = "task_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub task_id: Option<String>,
     /// `variation_id`.
     #[serde(
-        rename = "variation_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub variation_id: Option<String>,
     /// `version`.
     #[serde(
-        rename = "version",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1806,28 +1695,24 @@ impl Subscription {
 pub struct Upgrade {
     /// `addons`.
     #[serde(
-        rename = "addons",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub addons: Option<Vec<String>>,
     /// `billing_period`: see [`UpgradeBillingPeriod`].
     #[serde(
-        rename = "billing_period",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub billing_period: Option<UpgradeBillingPeriod>,
     /// `coupon`.
     #[serde(
-        rename = "coupon",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub coupon: Option<String>,
     /// `variation_id` (required in requests).
     #[serde(
-        rename = "variation_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1866,21 +1751,18 @@ impl Upgrade {
 pub struct UsageData {
     /// `date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1907,49 +1789,42 @@ impl UsageData {
 pub struct Variation {
     /// `billable`.
     #[serde(
-        rename = "billable",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub billable: Option<bool>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `full_name`.
     #[serde(
-        rename = "full_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub full_name: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `product_id`.
     #[serde(
-        rename = "product_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_id: Option<String>,
     /// `product_name`.
     #[serde(
-        rename = "product_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1988,35 +1863,30 @@ impl Variation {
 pub struct VariationUpgrade {
     /// `addons`.
     #[serde(
-        rename = "addons",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub addons: Option<Vec<Addon>>,
     /// `base_price`.
     #[serde(
-        rename = "base_price",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub base_price: Option<i64>,
     /// `discounts`.
     #[serde(
-        rename = "discounts",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub discounts: Option<Vec<DiscountValue>>,
     /// `metrics`.
     #[serde(
-        rename = "metrics",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub metrics: Option<Vec<BillingMetric>>,
     /// `variation`.
     #[serde(
-        rename = "variation",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2043,35 +1913,30 @@ impl VariationUpgrade {
 pub struct VariationUpgrades {
     /// `currency`: see [`Currency`].
     #[serde(
-        rename = "currency",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub currency: Option<Currency>,
     /// `current`.
     #[serde(
-        rename = "current",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub current: Option<VariationUpgrade>,
     /// `tax_included`.
     #[serde(
-        rename = "tax_included",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub tax_included: Option<bool>,
     /// `tax_per_cent`.
     #[serde(
-        rename = "tax_per_cent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub tax_per_cent: Option<f64>,
     /// `upgrades`.
     #[serde(
-        rename = "upgrades",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]

@@ -859,7 +859,6 @@ impl la_core::de::Lenient for PhoneNumberType {
 pub struct AvailablePrefix {
     /// `prefix`.
     #[serde(
-        rename = "prefix",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -886,112 +885,96 @@ impl AvailablePrefix {
 pub struct Call {
     /// `callee_status`: see [`CallCalleeStatus`].
     #[serde(
-        rename = "callee_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub callee_status: Option<CallCalleeStatus>,
     /// `caller_name`.
     #[serde(
-        rename = "caller_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub caller_name: Option<String>,
     /// `direction`: see [`CallDirection`].
     #[serde(
-        rename = "direction",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub direction: Option<CallDirection>,
     /// `from_number`.
     #[serde(
-        rename = "from_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub from_number: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ivrs`.
     #[serde(
-        rename = "ivrs",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub ivrs: Option<Vec<Ivr>>,
     /// `max_queue_time`.
     #[serde(
-        rename = "max_queue_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_queue_time: Option<f64>,
     /// `max_ring_time`.
     #[serde(
-        rename = "max_ring_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_ring_time: Option<f64>,
     /// `offline_ivr`.
     #[serde(
-        rename = "offline_ivr",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub offline_ivr: Option<String>,
     /// `online_ivr`.
     #[serde(
-        rename = "online_ivr",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_ivr: Option<String>,
     /// `queue_ivr`.
     #[serde(
-        rename = "queue_ivr",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub queue_ivr: Option<String>,
     /// `record_call`.
     #[serde(
-        rename = "record_call",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub record_call: Option<bool>,
     /// `reroute_time`.
     #[serde(
-        rename = "reroute_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reroute_time: Option<f64>,
     /// `ticket_id` (required in requests).
     #[serde(
-        rename = "ticket_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ticket_id: Option<String>,
     /// `to_number`.
     #[serde(
-        rename = "to_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub to_number: Option<String>,
     /// `via_number`.
     #[serde(
-        rename = "via_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1036,21 +1019,18 @@ impl Call {
 pub struct CallAgent {
     /// `alternative_devices`.
     #[serde(
-        rename = "alternative_devices",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub alternative_devices: Option<Vec<PhoneDevice>>,
     /// `device`.
     #[serde(
-        rename = "device",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub device: Option<PhoneDevice>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1131,7 +1111,6 @@ pub struct CallListItem {
     pub from_number: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1159,7 +1138,6 @@ pub struct CallListItem {
     pub to_number: Option<String>,
     /// `type`: see [`CallListItemType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1193,21 +1171,18 @@ impl CallListItem {
 pub struct CallMessage {
     /// `from_number`.
     #[serde(
-        rename = "from_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub from_number: Option<String>,
     /// `message` (required in requests).
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub message: Option<String>,
     /// `type` (required in requests): see [`CallMessageType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1252,21 +1227,18 @@ impl CallMessage {
 pub struct CallStatus {
     /// `agent`.
     #[serde(
-        rename = "agent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent: Option<CallAgent>,
     /// `queue_position`.
     #[serde(
-        rename = "queue_position",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub queue_position: Option<f64>,
     /// `status` (required in requests): see [`CallStatusStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1305,21 +1277,18 @@ impl CallStatus {
 pub struct CallTransferResult {
     /// `callee_status` (required in requests): see [`CallTransferResultCalleeStatus`].
     #[serde(
-        rename = "callee_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub callee_status: Option<CallTransferResultCalleeStatus>,
     /// `to_number`.
     #[serde(
-        rename = "to_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub to_number: Option<String>,
     /// `via_number`.
     #[serde(
-        rename = "via_number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1358,56 +1327,48 @@ impl CallTransferResult {
 pub struct Device {
     /// `agent_id`.
     #[serde(
-        rename = "agent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_id: Option<String>,
     /// `api_phone_id`.
     #[serde(
-        rename = "api_phone_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub api_phone_id: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<f64>,
     /// `online_status`.
     #[serde(
-        rename = "online_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_status: Option<String>,
     /// `phone_id`.
     #[serde(
-        rename = "phone_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub phone_id: Option<String>,
     /// `preset_status`.
     #[serde(
-        rename = "preset_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub preset_status: Option<String>,
     /// `service_type`.
     #[serde(
-        rename = "service_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub service_type: Option<String>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1434,42 +1395,36 @@ impl Device {
 pub struct DeviceDepartment {
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `department_name`.
     #[serde(
-        rename = "department_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_name: Option<String>,
     /// `device_id`.
     #[serde(
-        rename = "device_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub device_id: Option<f64>,
     /// `online_status`.
     #[serde(
-        rename = "online_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_status: Option<String>,
     /// `preset_status`.
     #[serde(
-        rename = "preset_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub preset_status: Option<String>,
     /// `user_id`.
     #[serde(
-        rename = "user_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1523,49 +1478,42 @@ impl DeviceDepartmentList {
 pub struct DeviceDepartmentPlan {
     /// `day`.
     #[serde(
-        rename = "day",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub day: Option<f64>,
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `device_id`.
     #[serde(
-        rename = "device_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub device_id: Option<f64>,
     /// `end`.
     #[serde(
-        rename = "end",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub end: Option<String>,
     /// `plan_id_end`.
     #[serde(
-        rename = "plan_id_end",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub plan_id_end: Option<f64>,
     /// `plan_id_start`.
     #[serde(
-        rename = "plan_id_start",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub plan_id_start: Option<f64>,
     /// `start`.
     #[serde(
-        rename = "start",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1619,35 +1567,30 @@ impl DeviceDepartmentPlanList {
 pub struct Extension {
     /// `agent`.
     #[serde(
-        rename = "agent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent: Option<Agent>,
     /// `department`.
     #[serde(
-        rename = "department",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department: Option<Department>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `number`.
     #[serde(
-        rename = "number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<String>,
     /// `status`: see [`ExtensionStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1686,14 +1629,12 @@ impl Extension {
 pub struct Ivr {
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `steps` (required in requests).
     #[serde(
-        rename = "steps",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1737,28 +1678,24 @@ impl Ivr {
 pub struct IvrChoice {
     /// `dtmf` (required in requests): see [`IvrChoiceDtmf`].
     #[serde(
-        rename = "dtmf",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dtmf: Option<IvrChoiceDtmf>,
     /// `ivr` (required in requests).
     #[serde(
-        rename = "ivr",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ivr: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `play`.
     #[serde(
-        rename = "play",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1803,7 +1740,6 @@ impl IvrChoice {
 pub struct IvrFetch {
     /// `ivrs`.
     #[serde(
-        rename = "ivrs",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1817,21 +1753,18 @@ pub struct IvrFetch {
     pub on_error: Option<String>,
     /// `params`.
     #[serde(
-        rename = "params",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub params: Option<Vec<IvrFetchParam>>,
     /// `prefix`.
     #[serde(
-        rename = "prefix",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub prefix: Option<String>,
     /// `url` (required in requests).
     #[serde(
-        rename = "url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1870,14 +1803,12 @@ impl IvrFetch {
 pub struct IvrFetchParam {
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `value` (required in requests).
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1921,21 +1852,18 @@ impl IvrFetchParam {
 pub struct IvrStep {
     /// `choices`.
     #[serde(
-        rename = "choices",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub choices: Option<Vec<IvrChoice>>,
     /// `params`.
     #[serde(
-        rename = "params",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub params: Option<String>,
     /// `type` (required in requests): see [`IvrStepType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1974,84 +1902,72 @@ impl IvrStep {
 pub struct PhoneDevice {
     /// `agent_id`.
     #[serde(
-        rename = "agent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_id: Option<String>,
     /// `connection_host`.
     #[serde(
-        rename = "connection_host",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub connection_host: Option<String>,
     /// `connection_pass`.
     #[serde(
-        rename = "connection_pass",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub connection_pass: Option<String>,
     /// `connection_user`.
     #[serde(
-        rename = "connection_user",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub connection_user: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `last_modified`.
     #[serde(
-        rename = "last_modified",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_modified: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `number`.
     #[serde(
-        rename = "number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<String>,
     /// `params`.
     #[serde(
-        rename = "params",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub params: Option<String>,
     /// `reg_status`.
     #[serde(
-        rename = "reg_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reg_status: Option<String>,
     /// `type` (required in requests): see [`PhoneDeviceType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<PhoneDeviceType>,
     /// `user_agent`.
     #[serde(
-        rename = "user_agent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2096,126 +2012,108 @@ impl PhoneDevice {
 pub struct PhoneNumber {
     /// `department`.
     #[serde(
-        rename = "department",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department: Option<Department>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `dial_out_prefix`.
     #[serde(
-        rename = "dial_out_prefix",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dial_out_prefix: Option<i64>,
     /// `dial_out_prefix_formatted`.
     #[serde(
-        rename = "dial_out_prefix_formatted",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dial_out_prefix_formatted: Option<String>,
     /// `host`.
     #[serde(
-        rename = "host",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub host: Option<String>,
     /// `host_settings`.
     #[serde(
-        rename = "host_settings",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub host_settings: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ivr`.
     #[serde(
-        rename = "ivr",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ivr: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `number` (required in requests).
     #[serde(
-        rename = "number",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<String>,
     /// `password`.
     #[serde(
-        rename = "password",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub password: Option<String>,
     /// `port`.
     #[serde(
-        rename = "port",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub port: Option<String>,
     /// `providerid`.
     #[serde(
-        rename = "providerid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub providerid: Option<String>,
     /// `record_call`.
     #[serde(
-        rename = "record_call",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub record_call: Option<bool>,
     /// `status`: see [`PhoneNumberStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<PhoneNumberStatus>,
     /// `status_message`.
     #[serde(
-        rename = "status_message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status_message: Option<String>,
     /// `type`: see [`PhoneNumberType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<PhoneNumberType>,
     /// `user`.
     #[serde(
-        rename = "user",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

@@ -70,154 +70,132 @@ impl la_core::de::Lenient for ContactType {
 pub struct Company {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_changed`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_changed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_changed: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `latitude`.
     #[serde(
-        rename = "latitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub latitude: Option<f64>,
     /// `longitude`.
     #[serde(
-        rename = "longitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub longitude: Option<f64>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `screen`.
     #[serde(
-        rename = "screen",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub screen: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `time_offset`.
     #[serde(
-        rename = "time_offset",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_offset: Option<f64>,
     /// `type`: see [`ContactType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<ContactType>,
     /// `useragent`.
     #[serde(
-        rename = "useragent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -244,105 +222,90 @@ impl Company {
 pub struct CompanyListItem {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `date_changed`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_changed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_changed: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `type`: see [`ContactType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -369,133 +332,114 @@ impl CompanyListItem {
 pub struct CompanyRequest {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `latitude`.
     #[serde(
-        rename = "latitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub latitude: Option<f64>,
     /// `longitude`.
     #[serde(
-        rename = "longitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub longitude: Option<f64>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `screen`.
     #[serde(
-        rename = "screen",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub screen: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `time_offset`.
     #[serde(
-        rename = "time_offset",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_offset: Option<f64>,
     /// `useragent`.
     #[serde(
-        rename = "useragent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -522,182 +466,156 @@ impl CompanyRequest {
 pub struct Contact {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `company_id`.
     #[serde(
-        rename = "company_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company_id: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_changed`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_changed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_changed: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `gender`.
     #[serde(
-        rename = "gender",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub gender: Option<String>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `job_position`.
     #[serde(
-        rename = "job_position",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub job_position: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `latitude`.
     #[serde(
-        rename = "latitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub latitude: Option<f64>,
     /// `longitude`.
     #[serde(
-        rename = "longitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub longitude: Option<f64>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `screen`.
     #[serde(
-        rename = "screen",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub screen: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `time_offset`.
     #[serde(
-        rename = "time_offset",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_offset: Option<f64>,
     /// `type`: see [`ContactType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<ContactType>,
     /// `useragent`.
     #[serde(
-        rename = "useragent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -724,133 +642,114 @@ impl Contact {
 pub struct ContactListItem {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `company_id`.
     #[serde(
-        rename = "company_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company_id: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `date_changed`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_changed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_changed: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `gender`.
     #[serde(
-        rename = "gender",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub gender: Option<String>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `registration_email`.
     #[serde(
-        rename = "registration_email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub registration_email: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `type`: see [`ContactType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -877,14 +776,12 @@ impl ContactListItem {
 pub struct ContactPhone {
     /// `contact`.
     #[serde(
-        rename = "contact",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact: Option<ContactListItem>,
     /// `phone`.
     #[serde(
-        rename = "phone",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -911,161 +808,138 @@ impl ContactPhone {
 pub struct ContactRequest {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `company_id`.
     #[serde(
-        rename = "company_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company_id: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `gender`.
     #[serde(
-        rename = "gender",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub gender: Option<String>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `job_position`.
     #[serde(
-        rename = "job_position",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub job_position: Option<String>,
     /// `language`.
     #[serde(
-        rename = "language",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub language: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `latitude`.
     #[serde(
-        rename = "latitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub latitude: Option<f64>,
     /// `longitude`.
     #[serde(
-        rename = "longitude",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub longitude: Option<f64>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `screen`.
     #[serde(
-        rename = "screen",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub screen: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `time_offset`.
     #[serde(
-        rename = "time_offset",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_offset: Option<f64>,
     /// `useragent`.
     #[serde(
-        rename = "useragent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1092,28 +966,24 @@ impl ContactRequest {
 pub struct Group {
     /// `background_color`.
     #[serde(
-        rename = "background_color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub background_color: Option<String>,
     /// `color`.
     #[serde(
-        rename = "color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub color: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1140,35 +1010,30 @@ impl Group {
 pub struct PageVisit {
     /// `browser`.
     #[serde(
-        rename = "browser",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub browser: Option<String>,
     /// `date_visit`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_visit",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_visit: Option<String>,
     /// `referrerurl`.
     #[serde(
-        rename = "referrerurl",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub referrerurl: Option<String>,
     /// `title`.
     #[serde(
-        rename = "title",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub title: Option<String>,
     /// `url`.
     #[serde(
-        rename = "url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

@@ -70,56 +70,48 @@ impl la_core::de::Lenient for ViberAccountStatus {
 pub struct MailAccount {
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `email`.
     #[serde(
-        rename = "email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// `fetch_type`.
     #[serde(
-        rename = "fetch_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub fetch_type: Option<String>,
     /// `last_fetch_date`.
     #[serde(
-        rename = "last_fetch_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_fetch_date: Option<String>,
     /// `last_mail_date`.
     #[serde(
-        rename = "last_mail_date",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_mail_date: Option<String>,
     /// `mailaccount_id`.
     #[serde(
-        rename = "mailaccount_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub mailaccount_id: Option<String>,
     /// `provider`.
     #[serde(
-        rename = "provider",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub provider: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -146,42 +138,36 @@ impl MailAccount {
 pub struct SlackConversation {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `is_private`.
     #[serde(
-        rename = "is_private",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_private: Option<bool>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `num_members`.
     #[serde(
-        rename = "num_members",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub num_members: Option<i64>,
     /// `purpose`.
     #[serde(
-        rename = "purpose",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub purpose: Option<String>,
     /// `topic`.
     #[serde(
-        rename = "topic",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -208,28 +194,24 @@ impl SlackConversation {
 pub struct SlackTemplate {
     /// `body`.
     #[serde(
-        rename = "body",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub body: Option<String>,
     /// `class_name`.
     #[serde(
-        rename = "class_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub class_name: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -256,42 +238,36 @@ impl SlackTemplate {
 pub struct SlackUser {
     /// `color`.
     #[serde(
-        rename = "color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub color: Option<String>,
     /// `display_name`.
     #[serde(
-        rename = "display_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `image`.
     #[serde(
-        rename = "image",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub image: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `real_name`.
     #[serde(
-        rename = "real_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -318,49 +294,42 @@ impl SlackUser {
 pub struct ViberAccount {
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `icon_url`.
     #[serde(
-        rename = "icon_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub icon_url: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `status`: see [`ViberAccountStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<ViberAccountStatus>,
     /// `viber_account_id`.
     #[serde(
-        rename = "viber_account_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub viber_account_id: Option<String>,
     /// `viber_uri`.
     #[serde(
-        rename = "viber_uri",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -387,56 +356,48 @@ impl ViberAccount {
 pub struct ViberAccountListItem {
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `department_name`.
     #[serde(
-        rename = "department_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_name: Option<String>,
     /// `icon_url`.
     #[serde(
-        rename = "icon_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub icon_url: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `status`: see [`ViberAccountStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<ViberAccountStatus>,
     /// `viber_account_id`.
     #[serde(
-        rename = "viber_account_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub viber_account_id: Option<String>,
     /// `viber_uri`.
     #[serde(
-        rename = "viber_uri",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

@@ -133,77 +133,66 @@ impl la_core::de::Lenient for TwoFactorStatus {
 pub struct AgentRow {
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `roleid`.
     #[serde(
-        rename = "roleid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub roleid: Option<String>,
     /// `rolename`.
     #[serde(
-        rename = "rolename",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub rolename: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `twofa`: see [`TwoFactorStatus`].
     #[serde(
-        rename = "twofa",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub twofa: Option<TwoFactorStatus>,
     /// `username`.
     #[serde(
-        rename = "username",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -230,126 +219,108 @@ impl AgentRow {
 pub struct ChatRow {
     /// `agentname`.
     #[serde(
-        rename = "agentname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentname: Option<String>,
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `chat_order`.
     #[serde(
-        rename = "chat_order",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub chat_order: Option<i64>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `conversationid`.
     #[serde(
-        rename = "conversationid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversationid: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `datechanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datechanged",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datechanged: Option<String>,
     /// `departmentname`.
     #[serde(
-        rename = "departmentname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentname: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `preview`.
     #[serde(
-        rename = "preview",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub preview: Option<String>,
     /// `rstatus`.
     #[serde(
-        rename = "rstatus",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub rstatus: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// `statusdatestarted`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "statusdatestarted",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub statusdatestarted: Option<String>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -376,21 +347,18 @@ impl ChatRow {
 pub struct DepartmentRow {
     /// `agent_count`.
     #[serde(
-        rename = "agent_count",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_count: Option<i64>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -417,70 +385,60 @@ impl DepartmentRow {
 pub struct EventLogRow {
     /// `created`.
     #[serde(
-        rename = "created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub created: Option<String>,
     /// `filename`.
     #[serde(
-        rename = "filename",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub filename: Option<String>,
     /// `groupid`.
     #[serde(
-        rename = "groupid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub groupid: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `ip`.
     #[serde(
-        rename = "ip",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ip: Option<String>,
     /// `level`.
     #[serde(
-        rename = "level",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub level: Option<String>,
     /// `line`.
     #[serde(
-        rename = "line",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub line: Option<String>,
     /// `logid`.
     #[serde(
-        rename = "logid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub logid: Option<String>,
     /// `message`.
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub message: Option<String>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -507,161 +465,138 @@ impl EventLogRow {
 pub struct SlaLogRow {
     /// `agent_avatar_url`.
     #[serde(
-        rename = "agent_avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_avatar_url: Option<String>,
     /// `agent_firstname`.
     #[serde(
-        rename = "agent_firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_firstname: Option<String>,
     /// `agent_lastname`.
     #[serde(
-        rename = "agent_lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_lastname: Option<String>,
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `conversationid`.
     #[serde(
-        rename = "conversationid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversationid: Option<String>,
     /// `date_closed`.
     #[serde(
-        rename = "date_closed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_closed: Option<String>,
     /// `date_created`.
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_due`.
     #[serde(
-        rename = "date_due",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_due: Option<String>,
     /// `department_name`.
     #[serde(
-        rename = "department_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_name: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `levelid`.
     #[serde(
-        rename = "levelid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub levelid: Option<String>,
     /// `req_avatar_url`.
     #[serde(
-        rename = "req_avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub req_avatar_url: Option<String>,
     /// `req_contactid`.
     #[serde(
-        rename = "req_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub req_contactid: Option<String>,
     /// `req_firstname`.
     #[serde(
-        rename = "req_firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub req_firstname: Option<String>,
     /// `req_lastname`.
     #[serde(
-        rename = "req_lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub req_lastname: Option<String>,
     /// `req_systemname`.
     #[serde(
-        rename = "req_systemname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub req_systemname: Option<String>,
     /// `sla`.
     #[serde(
-        rename = "sla",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla: Option<String>,
     /// `sla_level_id`.
     #[serde(
-        rename = "sla_level_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla_level_id: Option<String>,
     /// `sla_level_name`.
     #[serde(
-        rename = "sla_level_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla_level_name: Option<String>,
     /// `sla_ticket_id`.
     #[serde(
-        rename = "sla_ticket_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla_ticket_id: Option<String>,
     /// `sla_type`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "sla_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -688,42 +623,36 @@ impl SlaLogRow {
 pub struct TagRow {
     /// `backgroundcolor`.
     #[serde(
-        rename = "backgroundcolor",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub backgroundcolor: Option<String>,
     /// `color`.
     #[serde(
-        rename = "color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub color: Option<String>,
     /// `is_public`.
     #[serde(
-        rename = "is_public",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `tagid`.
     #[serde(
-        rename = "tagid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub tagid: Option<String>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -750,245 +679,210 @@ impl TagRow {
 pub struct TicketRow {
     /// `accountuserstatus`.
     #[serde(
-        rename = "accountuserstatus",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub accountuserstatus: Option<String>,
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `agentname`.
     #[serde(
-        rename = "agentname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentname: Option<String>,
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `channel_type`.
     #[serde(
-        rename = "channel_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub channel_type: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `company`.
     #[serde(
-        rename = "company",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<String>,
     /// `contact_status`.
     #[serde(
-        rename = "contact_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_status: Option<String>,
     /// `contact_type`.
     #[serde(
-        rename = "contact_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_type: Option<String>,
     /// `contactid`.
     #[serde(
-        rename = "contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contactid: Option<String>,
     /// `conversationid`.
     #[serde(
-        rename = "conversationid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversationid: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `datechanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datechanged",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datechanged: Option<String>,
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datecreated",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datecreated: Option<String>,
     /// `datedue`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datedue",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datedue: Option<String>,
     /// `datereopen`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datereopen",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datereopen: Option<String>,
     /// `dateresolved`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "dateresolved",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dateresolved: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `departmentname`.
     #[serde(
-        rename = "departmentname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentname: Option<String>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `gender`.
     #[serde(
-        rename = "gender",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub gender: Option<String>,
     /// `groupnames`.
     #[serde(
-        rename = "groupnames",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groupnames: Option<Vec<String>>,
     /// `groups`.
     #[serde(
-        rename = "groups",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub groups: Option<Vec<String>>,
     /// `job_position`.
     #[serde(
-        rename = "job_position",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub job_position: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `levelid`.
     #[serde(
-        rename = "levelid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub levelid: Option<String>,
     /// `messagegroups_in`.
     #[serde(
-        rename = "messagegroups_in",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub messagegroups_in: Option<f64>,
     /// `messagegroups_out`.
     #[serde(
-        rename = "messagegroups_out",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub messagegroups_out: Option<f64>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `parent_contactid`.
     #[serde(
-        rename = "parent_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub parent_contactid: Option<String>,
     /// `phones`.
     #[serde(
-        rename = "phones",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub phones: Option<Vec<String>>,
     /// `preview`.
     #[serde(
-        rename = "preview",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1002,84 +896,72 @@ pub struct TicketRow {
     pub role_name: Option<String>,
     /// `roleid`.
     #[serde(
-        rename = "roleid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub roleid: Option<String>,
     /// `roletype`.
     #[serde(
-        rename = "roletype",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub roletype: Option<String>,
     /// `rorder`.
     #[serde(
-        rename = "rorder",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub rorder: Option<f64>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// `statuschanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "statuschanged",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub statuschanged: Option<String>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `tagnames`.
     #[serde(
-        rename = "tagnames",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub tagnames: Option<Vec<String>>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<Vec<String>>,
     /// `time_offset`.
     #[serde(
-        rename = "time_offset",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_offset: Option<f64>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub userid: Option<String>,
     /// `userstatus`.
     #[serde(
-        rename = "userstatus",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1106,140 +988,120 @@ impl TicketRow {
 pub struct TimeReportRow {
     /// `agent`.
     #[serde(
-        rename = "agent",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent: Option<String>,
     /// `agent_ticket`.
     #[serde(
-        rename = "agent_ticket",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_ticket: Option<String>,
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `company`.
     #[serde(
-        rename = "company",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<String>,
     /// `contactid`.
     #[serde(
-        rename = "contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub contactid: Option<String>,
     /// `conversationid`.
     #[serde(
-        rename = "conversationid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversationid: Option<String>,
     /// `customer`.
     #[serde(
-        rename = "customer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer: Option<String>,
     /// `customer_firstname`.
     #[serde(
-        rename = "customer_firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_firstname: Option<String>,
     /// `customer_lastname`.
     #[serde(
-        rename = "customer_lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_lastname: Option<String>,
     /// `customer_systemname`.
     #[serde(
-        rename = "customer_systemname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_systemname: Option<String>,
     /// `dateinvoiced`.
     #[serde(
-        rename = "dateinvoiced",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub dateinvoiced: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<i64>,
     /// `note`.
     #[serde(
-        rename = "note",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub note: Option<String>,
     /// `parent_contactid`.
     #[serde(
-        rename = "parent_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub parent_contactid: Option<String>,
     /// `reportdate`.
     #[serde(
-        rename = "reportdate",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reportdate: Option<String>,
     /// `reportedtime`.
     #[serde(
-        rename = "reportedtime",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reportedtime: Option<String>,
     /// `reportedtime_hhmmss`.
     #[serde(
-        rename = "reportedtime_hhmmss",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub reportedtime_hhmmss: Option<String>,
     /// `spenttime`.
     #[serde(
-        rename = "spenttime",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub spenttime: Option<String>,
     /// `ticket`.
     #[serde(
-        rename = "ticket",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ticket: Option<String>,
     /// `type`: see [`TimeReportRowType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]

@@ -838,35 +838,30 @@ impl la_core::de::Lenient for YesNo {
 pub struct CannedMessage {
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `keywords`.
     #[serde(
-        rename = "keywords",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub keywords: Option<String>,
     /// `messagetext`.
     #[serde(
-        rename = "messagetext",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub messagetext: Option<String>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -912,35 +907,30 @@ pub struct ChatInformation {
     pub agent_id: Option<String>,
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `chat_order`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "chat_order",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub chat_order: Option<String>,
     /// `city`.
     #[serde(
-        rename = "city",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub city: Option<String>,
     /// `countrycode`.
     #[serde(
-        rename = "countrycode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub countrycode: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -954,77 +944,66 @@ pub struct ChatInformation {
     pub department_id: Option<String>,
     /// `emails`.
     #[serde(
-        rename = "emails",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
     #[serde(
-        rename = "firstname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub firstname: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `lastname`.
     #[serde(
-        rename = "lastname",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub lastname: Option<String>,
     /// `preview`.
     #[serde(
-        rename = "preview",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub preview: Option<String>,
     /// `rstatus`.
     #[serde(
-        rename = "rstatus",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub rstatus: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// `status_date_started`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "status_date_started",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status_date_started: Option<String>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `system_name`.
     #[serde(
-        rename = "system_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub system_name: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1051,14 +1030,12 @@ impl ChatInformation {
 pub struct DayInterval {
     /// `end`.
     #[serde(
-        rename = "end",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub end: Option<String>,
     /// `start`.
     #[serde(
-        rename = "start",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1085,70 +1062,60 @@ impl DayInterval {
 pub struct Filter {
     /// `conditions`.
     #[serde(
-        rename = "conditions",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub conditions: Option<Vec<FilterCondition>>,
     /// `department_ids`.
     #[serde(
-        rename = "department_ids",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_ids: Option<Vec<String>>,
     /// `description`.
     #[serde(
-        rename = "description",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// `filter_id`.
     #[serde(
-        rename = "filter_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_id: Option<String>,
     /// `filter_type`.
     #[serde(
-        rename = "filter_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_type: Option<String>,
     /// `is_public`.
     #[serde(
-        rename = "is_public",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public: Option<bool>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `rtype`: see [`FilterRtype`].
     #[serde(
-        rename = "rtype",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub rtype: Option<FilterRtype>,
     /// `user_id`.
     #[serde(
-        rename = "user_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub user_id: Option<String>,
     /// `user_ids`.
     #[serde(
-        rename = "user_ids",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1175,35 +1142,30 @@ impl Filter {
 pub struct FilterCondition {
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `field_id`.
     #[serde(
-        rename = "field_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub field_id: Option<String>,
     /// `operator`.
     #[serde(
-        rename = "operator",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub operator: Option<String>,
     /// `section_code`.
     #[serde(
-        rename = "section_code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub section_code: Option<String>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1230,49 +1192,42 @@ impl FilterCondition {
 pub struct Message {
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datecreated",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datecreated: Option<String>,
     /// `format`: see [`MessageFormat`].
     #[serde(
-        rename = "format",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub format: Option<MessageFormat>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `message`.
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub message: Option<String>,
     /// `type`: see [`MessageType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<MessageType>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub userid: Option<String>,
     /// `visibility`.
     #[serde(
-        rename = "visibility",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1299,84 +1254,72 @@ impl Message {
 pub struct MessageGroup {
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datecreated",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datecreated: Option<String>,
     /// `datefinished`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "datefinished",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub datefinished: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `mail_msg_id`.
     #[serde(
-        rename = "mail_msg_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub mail_msg_id: Option<String>,
     /// `messages`.
     #[serde(
-        rename = "messages",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub messages: Option<Vec<Message>>,
     /// `parent_id`.
     #[serde(
-        rename = "parent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub parent_id: Option<String>,
     /// `pop3_msg_id`.
     #[serde(
-        rename = "pop3_msg_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub pop3_msg_id: Option<String>,
     /// `sort_order`.
     #[serde(
-        rename = "sort_order",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sort_order: Option<i64>,
     /// `status`: see [`MessageGroupStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<MessageGroupStatus>,
     /// `type`: see [`MessageGroupType`].
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub r#type: Option<MessageGroupType>,
     /// `user_full_name`.
     #[serde(
-        rename = "user_full_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub user_full_name: Option<String>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1403,49 +1346,42 @@ impl MessageGroup {
 pub struct PredefinedAnswer {
     /// `body`.
     #[serde(
-        rename = "body",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub body: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `format`: see [`PredefinedAnswerFormat`].
     #[serde(
-        rename = "format",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub format: Option<PredefinedAnswerFormat>,
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1484,28 +1420,24 @@ impl PredefinedAnswer {
 pub struct Sla {
     /// `business_hours`.
     #[serde(
-        rename = "business_hours",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_hours: Option<SlaBusinessHours>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `values`.
     #[serde(
-        rename = "values",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1532,63 +1464,54 @@ impl Sla {
 pub struct SlaBusinessHours {
     /// `exclude_holidays`.
     #[serde(
-        rename = "exclude_holidays",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub exclude_holidays: Option<Vec<String>>,
     /// `friday`.
     #[serde(
-        rename = "friday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub friday: Option<DayInterval>,
     /// `monday`.
     #[serde(
-        rename = "monday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub monday: Option<DayInterval>,
     /// `saturday`.
     #[serde(
-        rename = "saturday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub saturday: Option<DayInterval>,
     /// `sunday`.
     #[serde(
-        rename = "sunday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sunday: Option<DayInterval>,
     /// `thursday`.
     #[serde(
-        rename = "thursday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub thursday: Option<DayInterval>,
     /// `timezone`.
     #[serde(
-        rename = "timezone",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub timezone: Option<String>,
     /// `tuesday`.
     #[serde(
-        rename = "tuesday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub tuesday: Option<DayInterval>,
     /// `wednesday`.
     #[serde(
-        rename = "wednesday",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1615,56 +1538,48 @@ impl SlaBusinessHours {
 pub struct SlaHistory {
     /// `date_closed`.
     #[serde(
-        rename = "date_closed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_closed: Option<String>,
     /// `date_created`.
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_due`.
     #[serde(
-        rename = "date_due",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_due: Option<String>,
     /// `elapsed_time`.
     #[serde(
-        rename = "elapsed_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub elapsed_time: Option<i64>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `sla_level_id`.
     #[serde(
-        rename = "sla_level_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla_level_id: Option<String>,
     /// `sla_type`.
     #[serde(
-        rename = "sla_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub sla_type: Option<String>,
     /// `total_time`.
     #[serde(
-        rename = "total_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1691,42 +1606,36 @@ impl SlaHistory {
 pub struct SlaValues {
     /// `call_answer`.
     #[serde(
-        rename = "call_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub call_answer: Option<i64>,
     /// `chat_answer`.
     #[serde(
-        rename = "chat_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub chat_answer: Option<i64>,
     /// `first_answer`.
     #[serde(
-        rename = "first_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_answer: Option<i64>,
     /// `first_assign`.
     #[serde(
-        rename = "first_assign",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_assign: Option<i64>,
     /// `first_resolve`.
     #[serde(
-        rename = "first_resolve",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_resolve: Option<i64>,
     /// `next_answer`.
     #[serde(
-        rename = "next_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1753,28 +1662,24 @@ impl SlaValues {
 pub struct StoredFile {
     /// `id` (required in requests).
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `size`.
     #[serde(
-        rename = "size",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub size: Option<f64>,
     /// `type`.
     #[serde(
-        rename = "type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1813,35 +1718,30 @@ impl StoredFile {
 pub struct Tag {
     /// `background_color`.
     #[serde(
-        rename = "background_color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub background_color: Option<String>,
     /// `color`.
     #[serde(
-        rename = "color",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub color: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `is_public`: see [`TagVisibility`].
     #[serde(
-        rename = "is_public",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public: Option<TagVisibility>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -1868,140 +1768,120 @@ impl Tag {
 pub struct Ticket {
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `channel_type`.
     #[serde(
-        rename = "channel_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub channel_type: Option<String>,
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_changed`.
     #[serde(
-        rename = "date_changed",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_changed: Option<String>,
     /// `date_created`.
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `date_deleted`.
     #[serde(
-        rename = "date_deleted",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_deleted: Option<String>,
     /// `date_due`.
     #[serde(
-        rename = "date_due",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_due: Option<String>,
     /// `date_resolved`.
     #[serde(
-        rename = "date_resolved",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_resolved: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `last_activity`.
     #[serde(
-        rename = "last_activity",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_activity: Option<String>,
     /// `last_activity_public`.
     #[serde(
-        rename = "last_activity_public",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_activity_public: Option<String>,
     /// `owner_contactid`.
     #[serde(
-        rename = "owner_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_contactid: Option<String>,
     /// `owner_email`.
     #[serde(
-        rename = "owner_email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_email: Option<String>,
     /// `owner_name`.
     #[serde(
-        rename = "owner_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_name: Option<String>,
     /// `public_access_urlcode`.
     #[serde(
-        rename = "public_access_urlcode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub public_access_urlcode: Option<String>,
     /// `status`: see [`TicketStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<TicketStatus>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2028,21 +1908,18 @@ impl Ticket {
 pub struct TicketAttribute {
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2081,63 +1958,54 @@ impl TicketAttribute {
 pub struct TicketHistory {
     /// `agent_id`.
     #[serde(
-        rename = "agent_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_id: Option<String>,
     /// `conversation_code`.
     #[serde(
-        rename = "conversation_code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversation_code: Option<String>,
     /// `conversation_id`.
     #[serde(
-        rename = "conversation_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversation_id: Option<String>,
     /// `date_from`.
     #[serde(
-        rename = "date_from",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_from: Option<String>,
     /// `date_to`.
     #[serde(
-        rename = "date_to",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_to: Option<String>,
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `elapsed_time`.
     #[serde(
-        rename = "elapsed_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub elapsed_time: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2164,91 +2032,78 @@ impl TicketHistory {
 pub struct TicketInformation {
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `channel_type`.
     #[serde(
-        rename = "channel_type",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub channel_type: Option<String>,
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_created`.
     #[serde(
-        rename = "date_created",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_created: Option<String>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `owner_contactid`.
     #[serde(
-        rename = "owner_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_contactid: Option<String>,
     /// `ownerid`.
     #[serde(
-        rename = "ownerid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub ownerid: Option<String>,
     /// `public_access_urlcode`.
     #[serde(
-        rename = "public_access_urlcode",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub public_access_urlcode: Option<String>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2275,112 +2130,96 @@ impl TicketInformation {
 pub struct TicketListItem {
     /// `attachments`.
     #[serde(
-        rename = "attachments",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub attachments: Option<String>,
     /// `blind_carbon_copy`.
     #[serde(
-        rename = "blind_carbon_copy",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub blind_carbon_copy: Option<String>,
     /// `carbon_copy`.
     #[serde(
-        rename = "carbon_copy",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub carbon_copy: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `departmentid` (required in requests).
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `do_not_send_mail`: see [`YesNo`].
     #[serde(
-        rename = "do_not_send_mail",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub do_not_send_mail: Option<YesNo>,
     /// `is_html_message`: see [`YesNo`].
     #[serde(
-        rename = "is_html_message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_html_message: Option<YesNo>,
     /// `mail_message_id`.
     #[serde(
-        rename = "mail_message_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub mail_message_id: Option<String>,
     /// `message` (required in requests).
     #[serde(
-        rename = "message",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub message: Option<String>,
     /// `recipient` (required in requests).
     #[serde(
-        rename = "recipient",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub recipient: Option<String>,
     /// `recipient_name`.
     #[serde(
-        rename = "recipient_name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub recipient_name: Option<String>,
     /// `status`: see [`TicketStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<TicketStatus>,
     /// `subject` (required in requests).
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<Vec<String>>,
     /// `use_template`: see [`YesNo`].
     #[serde(
-        rename = "use_template",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub use_template: Option<YesNo>,
     /// `useridentifier` (required in requests).
     #[serde(
-        rename = "useridentifier",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2449,14 +2288,12 @@ impl TicketListItem {
 pub struct TicketPostpone {
     /// `date_time` (required in requests).
     #[serde(
-        rename = "date_time",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_time: Option<String>,
     /// `userid`.
     #[serde(
-        rename = "userid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2495,42 +2332,36 @@ impl TicketPostpone {
 pub struct TicketSla {
     /// `conversationid`.
     #[serde(
-        rename = "conversationid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub conversationid: Option<String>,
     /// `first_answer`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "first_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_answer: Option<String>,
     /// `first_assign`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "first_assign",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_assign: Option<String>,
     /// `first_resolve`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "first_resolve",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub first_resolve: Option<String>,
     /// `next_answer`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
     #[serde(
-        rename = "next_answer",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_answer: Option<String>,
     /// `sla_level_id`.
     #[serde(
-        rename = "sla_level_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -2557,49 +2388,42 @@ impl TicketSla {
 pub struct TicketUpdatable {
     /// `agentid`.
     #[serde(
-        rename = "agentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agentid: Option<String>,
     /// `custom_fields`.
     #[serde(
-        rename = "custom_fields",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `departmentid`.
     #[serde(
-        rename = "departmentid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub departmentid: Option<String>,
     /// `owner_contactid`.
     #[serde(
-        rename = "owner_contactid",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_contactid: Option<String>,
     /// `status`: see [`TicketStatus`].
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<TicketStatus>,
     /// `subject`.
     #[serde(
-        rename = "subject",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<String>,
     /// `tags`.
     #[serde(
-        rename = "tags",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]

@@ -136,56 +136,48 @@ impl la_core::de::Lenient for AgentRole {
 pub struct Agent {
     /// `avatar_url`.
     #[serde(
-        rename = "avatar_url",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub avatar_url: Option<String>,
     /// `email` (required in requests).
     #[serde(
-        rename = "email",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// `gender`: see [`AgentGender`].
     #[serde(
-        rename = "gender",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub gender: Option<AgentGender>,
     /// `id`.
     #[serde(
-        rename = "id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
     /// `name` (required in requests).
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `online_status`.
     #[serde(
-        rename = "online_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_status: Option<String>,
     /// `role`: see [`AgentRole`].
     #[serde(
-        rename = "role",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub role: Option<AgentRole>,
     /// `status`.
     #[serde(
-        rename = "status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -230,7 +222,6 @@ impl Agent {
 pub struct Count {
     /// `count`.
     #[serde(
-        rename = "count",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -257,14 +248,12 @@ impl Count {
 pub struct CustomFields {
     /// `code`.
     #[serde(
-        rename = "code",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<String>,
     /// `value`.
     #[serde(
-        rename = "value",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
@@ -291,42 +280,36 @@ impl CustomFields {
 pub struct Department {
     /// `agent_count`.
     #[serde(
-        rename = "agent_count",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_count: Option<f64>,
     /// `agent_ids`.
     #[serde(
-        rename = "agent_ids",
         deserialize_with = "la_core::de::lenient_vec",
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_ids: Option<Vec<String>>,
     /// `department_id`.
     #[serde(
-        rename = "department_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub department_id: Option<String>,
     /// `mailaccount_id`.
     #[serde(
-        rename = "mailaccount_id",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub mailaccount_id: Option<String>,
     /// `name`.
     #[serde(
-        rename = "name",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// `online_status`.
     #[serde(
-        rename = "online_status",
         deserialize_with = "la_core::de::lenient",
         skip_serializing_if = "Option::is_none"
     )]
