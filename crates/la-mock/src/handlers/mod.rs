@@ -1,0 +1,312 @@
+//! Operation handlers: the stateful core resources and a generic, schema-driven answer for every
+//! other operation.
+
+mod calls;
+mod org;
+mod people;
+mod tickets;
+pub(crate) mod views;
+
+use std::sync::{RwLockReadGuard, RwLockWriteGuard};
+
+use fastrand::Rng;
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use crate::generate::{Generator, stable_hash};
+use crate::list::{self, FieldFn, ListOutcome, ListRequest};
+use crate::seed::generated_key;
+use crate::server::Shared;
+use crate::spec::{ListKind, Operation};
+use crate::store::{Collection, Key, Store};
+use crate::validate::{Query, RequestBody, check_json};
+
+/// Everything a handler may read about a validated request.
+pub(crate) struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub op: &'a Operation,
+    pub params: &'a [(String, String)],
+    pub query: &'a Query,
+    pub body: &'a RequestBody,
+}
+
+impl Ctx<'_> {
+    /// A path parameter (always present after routing).
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// A path parameter as a store key.
+    pub fn key(&self, name: &str) -> Key {
+        Key::parse(self.param(name))
+    }
+
+    /// A generator seeded from the simulator seed, the operation and the path parameters.
+    pub fn rng(&self) -> Rng {
+        let mut parts: Vec<&[u8]> = vec![self.op.id.as_bytes()];
+        for (_, v) in self.params {
+            parts.push(v.as_bytes());
+        }
+        let seed = self.shared.seed.to_le_bytes();
+        parts.push(&seed);
+        Rng::with_seed(stable_hash(&parts))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Store> {
+        match self.shared.store.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Store> {
+        match self.shared.store.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The property names of the listed (or returned) records.
+    pub fn columns(&self) -> Vec<&str> {
+        self.shared
+            .spec
+            .item_schema(self.op)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The parsed list parameters.
+    pub fn list_request(&self) -> Result<ListRequest, Reply> {
+        list::parse_list(self.op, self.query, &self.columns()).map_err(Reply::unprocessable)
+    }
+
+    /// A value generated from the operation's response schema.
+    pub fn generated_response(&self) -> Value {
+        let mut rng = self.rng();
+        match &self.op.response {
+            Some(schema) => Generator::new(&self.shared.spec).value(schema, "", &mut rng),
+            None => json!({}),
+        }
+    }
+
+    /// The JSON body as an object (validation has already checked its shape).
+    pub fn body_object(&self) -> Map<String, Value> {
+        match self.body.json() {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        }
+    }
+}
+
+/// A handler's answer.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    /// For cursor lists: the `next_page_cursor` header.
+    pub next_cursor: Option<String>,
+    /// Whether a write was applied.
+    pub applied: bool,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body,
+            next_cursor: None,
+            applied: false,
+        }
+    }
+
+    /// A successful write.
+    pub fn applied(body: Value) -> Self {
+        Self {
+            applied: true,
+            ..Self::ok(body)
+        }
+    }
+
+    pub fn error(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: json!({ "message": message.into() }),
+            next_cursor: None,
+            applied: false,
+        }
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::error(StatusCode::NOT_FOUND, format!("{what} '{id}' not found"))
+    }
+
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::error(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::error(StatusCode::CONFLICT, message)
+    }
+
+    pub fn list(outcome: ListOutcome) -> Self {
+        Self {
+            next_cursor: outcome.next.as_ref().map(list::encode_cursor),
+            ..Self::ok(Value::Array(outcome.items))
+        }
+    }
+
+    pub fn count(n: usize) -> Self {
+        Self::ok(json!({ "count": n }))
+    }
+}
+
+/// Runs the list style of the operation (paged or cursor) over a collection.
+pub(crate) fn serve_list<'a>(
+    ctx: &Ctx<'_>,
+    coll: &'a Collection,
+    field: &FieldFn<'a>,
+    render: &dyn Fn(&Key, &Value) -> Value,
+) -> Reply {
+    let req = match ctx.list_request() {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    let outcome = if ctx.op.list == ListKind::Cursor {
+        list::run_cursor(
+            coll.iter_from(req.cursor.as_ref(), req.descending),
+            &req,
+            field,
+            render,
+        )
+    } else {
+        list::run_paged_collection(coll, &req, field, render)
+    };
+    Reply::list(outcome)
+}
+
+/// Counts a collection with the request's `_filters`.
+pub(crate) fn serve_count<'a>(ctx: &Ctx<'_>, coll: &'a Collection, field: &FieldFn<'a>) -> Reply {
+    let filters = match ctx.query.get("_filters") {
+        Some(raw) => match list::parse_filters(raw) {
+            Ok(f) => f,
+            Err(e) => return Reply::unprocessable(e),
+        },
+        None => Vec::new(),
+    };
+    Reply::count(list::run_count(coll.iter(), &filters, field))
+}
+
+/// Reads a field by its own name.
+pub(crate) fn same_name<'a>(record: &'a Value, column: &str) -> Option<&'a Value> {
+    record.get(column)
+}
+
+/// Dispatches a validated request to its handler.
+pub(crate) fn handle(ctx: &Ctx<'_>) -> Reply {
+    if let Some(reply) = tickets::handle(ctx)
+        .or_else(|| people::handle(ctx))
+        .or_else(|| org::handle(ctx))
+        .or_else(|| calls::handle(ctx))
+    {
+        return reply;
+    }
+    generic(ctx)
+}
+
+/// The list path a `/count` operation counts.
+fn counted_list_path(op: &Operation) -> Option<String> {
+    if op.id == "getApiV3KeysCount" {
+        return Some("/apikeys".to_string());
+    }
+    op.path
+        .trim_end_matches('/')
+        .strip_suffix("/count")
+        .map(str::to_string)
+}
+
+/// Answers any operation from generated data.
+fn generic(ctx: &Ctx<'_>) -> Reply {
+    let op = ctx.op;
+    match op.list {
+        ListKind::Paged | ListKind::Cursor => {
+            let store = ctx.read();
+            if let Some(coll) = store.generated.get(&generated_key(&op.path)) {
+                return serve_list(ctx, coll, &same_name, &|_, r| r.clone());
+            }
+        }
+        ListKind::Count => {
+            if let Some(path) = counted_list_path(op) {
+                let store = ctx.read();
+                if let Some(coll) = store.generated.get(&generated_key(&path)) {
+                    return serve_count(ctx, coll, &same_name);
+                }
+            }
+            return Reply::count(0);
+        }
+        ListKind::Plain | ListKind::None => {}
+    }
+    if let Some(found) = generated_record(ctx) {
+        return finish_generic(ctx, found);
+    }
+    let mut value = ctx.generated_response();
+    // A single path id names the record: echo it in the `id` property.
+    let path_ids: Vec<&(String, String)> = ctx.params.iter().collect();
+    if let (Value::Object(map), [(_, id)]) = (&mut value, path_ids.as_slice())
+        && let Some(existing) = map.get("id")
+    {
+        let replacement = match existing {
+            Value::Number(_) => id.parse::<u64>().map(Value::from).ok(),
+            _ => Some(Value::String(id.clone())),
+        };
+        if let Some(r) = replacement {
+            map.insert("id".to_string(), r);
+        }
+    }
+    finish_generic(ctx, value)
+}
+
+/// For `GET /things/{id}` backed by a generated `/things` list: the record with that id.
+fn generated_record(ctx: &Ctx<'_>) -> Option<Value> {
+    if ctx.op.method != http::Method::GET || ctx.params.len() != 1 {
+        return None;
+    }
+    let parent = ctx.op.path.trim_end_matches('/').rsplit_once('/')?.0;
+    let store = ctx.read();
+    let coll = store.generated.get(&generated_key(parent))?;
+    let (_, id) = ctx.params.first()?;
+    let record = coll.get(&Key::parse(id))?;
+    let schema = ctx.shared.spec.resolve(ctx.op.response.as_ref()?);
+    (schema.get("type").and_then(Value::as_str) == Some("object")).then(|| record.clone())
+}
+
+/// Overlays the JSON body on a generated object answer where the types agree, and marks writes
+/// as applied.
+fn finish_generic(ctx: &Ctx<'_>, mut value: Value) -> Reply {
+    let spec = &ctx.shared.spec;
+    if let (Value::Object(out), Value::Object(body), Some(schema)) =
+        (&mut value, ctx.body.json(), ctx.op.response.as_ref())
+        && let Some(props) = spec
+            .resolve(schema)
+            .get("properties")
+            .and_then(Value::as_object)
+    {
+        for (name, v) in body {
+            if let Some(prop) = props.get(name)
+                && check_json(spec, prop, v, name).is_ok()
+            {
+                out.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    if ctx.op.method == http::Method::GET {
+        Reply::ok(value)
+    } else {
+        Reply::applied(value)
+    }
+}

@@ -1,0 +1,137 @@
+//! The `la-mock` binary: bad input gives a one-line error and a non-zero exit; good input serves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_la-mock"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_input_is_a_clear_one_line_error() {
+    let dir = std::env::temp_dir().join(format!("la-mock-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let malformed = dir.join("bad.json");
+    std::fs::write(&malformed, "{ not json").unwrap();
+    let wrong_shape = dir.join("shape.json");
+    std::fs::write(&wrong_shape, r#"{"gadgets": []}"#).unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--frobnicate".into()], "--frobnicate"),
+        (vec!["--port".into(), "http".into()], "--port"),
+        (vec!["--seed-tickets".into(), "-5".into()], "-5"),
+        (vec!["--rate-limit".into(), "fast".into()], "rate limit"),
+        (
+            vec![
+                "--rate-limit".into(),
+                "10/60".into(),
+                "--no-rate-limit".into(),
+            ],
+            "--no-rate-limit",
+        ),
+        (vec!["--bind".into(), "localhost:80".into()], "--bind"),
+        (
+            vec![
+                "--seed-file".into(),
+                dir.join("missing.json").display().to_string(),
+            ],
+            "missing.json",
+        ),
+        (
+            vec!["--seed-file".into(), malformed.display().to_string()],
+            "not valid JSON",
+        ),
+        (
+            vec!["--seed-file".into(), wrong_shape.display().to_string()],
+            "gadgets",
+        ),
+    ];
+    for (args, needle) in cases {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stderr) = run(&refs);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} should mention {needle:?}"
+        );
+    }
+}
+
+/// Kills the server when the test ends, even when an assertion fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serves_and_prints_url_and_key() {
+    let dir = std::env::temp_dir().join(format!("la-mock-cli-ok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.json");
+    std::fs::write(
+        &seed,
+        r#"{"tickets": [{"id": "900", "subject": "From file"}]}"#,
+    )
+    .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_la-mock"))
+            .args([
+                "--port",
+                "0",
+                "--seed-tickets",
+                "3",
+                "--api-key",
+                "cli-key",
+                "--seed-file",
+            ])
+            .arg(&seed)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v3"),
+        "{first}"
+    );
+    assert_eq!(second, "API key: cli-key");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+            .get(format!("{url}/tickets/900"))
+            .header("apikey", "cli-key")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    drop(child);
+    assert_eq!(body["subject"], "From file");
+}
