@@ -63,6 +63,11 @@ pub use la_core::{
 };
 pub use la_core::{body, client, de, error, filters, pagination, request, response, stack};
 
+/// The README's examples, compiled as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(feature = "account")]
 pub use la_account as account;
 #[cfg(feature = "agents")]
