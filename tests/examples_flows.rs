@@ -123,8 +123,7 @@ async fn export_writes_every_ticket_and_resumes_from_a_page() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 250);
-    let ids: std::collections::BTreeSet<_> =
-        lines.iter().map(|l| l["id"].to_string()).collect();
+    let ids: std::collections::BTreeSet<_> = lines.iter().map(|l| l["id"].to_string()).collect();
     assert_eq!(ids.len(), 250, "no ticket written twice");
 
     let mut resumed = Vec::new();

@@ -58,7 +58,10 @@ async fn page_numbered_streams_visit_every_ticket_once() {
         .try_collect()
         .await
         .unwrap();
-    let tokens: Vec<_> = pages.iter().map(|p| (p.this.clone(), p.next.clone())).collect();
+    let tokens: Vec<_> = pages
+        .iter()
+        .map(|p| (p.this.clone(), p.next.clone()))
+        .collect();
     assert_eq!(
         tokens,
         vec![
@@ -148,10 +151,11 @@ async fn both_filter_forms_select_the_same_tickets_and_counts_agree() {
         .await
         .unwrap();
     assert!(in_list.len() > by_column.len());
-    assert!(in_list.iter().all(|t| matches!(
-        t.status,
-        Some(TicketStatus::Resolved | TicketStatus::Open)
-    )));
+    assert!(
+        in_list
+            .iter()
+            .all(|t| matches!(t.status, Some(TicketStatus::Resolved | TicketStatus::Open)))
+    );
 
     // The grid count agrees with the grid listing, filtered or not.
     let rows: Vec<_> = client
@@ -268,7 +272,10 @@ async fn ticket_flow_create_read_update_list_delete() {
         .flat_map(|g| g.messages.clone().unwrap_or_default())
         .filter_map(|m| m.message)
         .collect();
-    assert!(texts.iter().any(|t| t.contains("invoice total")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("invoice total")),
+        "{texts:?}"
+    );
 
     let update = TicketUpdatable {
         status: Some(TicketStatus::Resolved),
@@ -283,7 +290,10 @@ async fn ticket_flow_create_read_update_list_delete() {
         .unwrap();
     assert_eq!(updated.status, Some(TicketStatus::Resolved));
     let fetched = tickets.get_ticket(id.as_str()).send().await.unwrap();
-    assert_eq!(fetched.subject.as_deref(), Some("Invoice question (answered)"));
+    assert_eq!(
+        fetched.subject.as_deref(),
+        Some("Invoice question (answered)")
+    );
 
     let found = tickets
         .get_tickets_list()
@@ -296,7 +306,10 @@ async fn ticket_flow_create_read_update_list_delete() {
     tickets.delete_ticket(id.as_str()).send().await.unwrap();
     let error = tickets.get_ticket(id.as_str()).send().await.unwrap_err();
     assert!(error.is_not_found(), "{error}");
-    assert!(error.to_string().contains(&format!("/tickets/{id}")), "{error}");
+    assert!(
+        error.to_string().contains(&format!("/tickets/{id}")),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -331,7 +344,12 @@ async fn unknown_enum_values_and_extra_fields_decode() {
             "date_created": "2024-05-06 07:08:09"
         }),
     );
-    let ticket = client.tickets().get_ticket(id.as_str()).send().await.unwrap();
+    let ticket = client
+        .tickets()
+        .get_ticket(id.as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ticket.status, Some(TicketStatus::Unknown("Z".into())));
     assert_eq!(ticket.subject.as_deref(), Some("From a newer server"));
     // The unknown value is sent back as it came.
@@ -422,8 +440,20 @@ async fn injected_faults_are_recovered_by_retries() {
     assert_eq!(sim.counters().operation("getTicketsList").received, 2);
 
     sim.add_fault(FaultRule::operation("createTicket", Fault::RateLimitedSeconds(0)).times(1));
-    let draft = TicketListItem::new("1", "Hi", "support@example.com", "Retry me", "a@example.com");
-    client.tickets().create_ticket().body(draft).send().await.unwrap();
+    let draft = TicketListItem::new(
+        "1",
+        "Hi",
+        "support@example.com",
+        "Retry me",
+        "a@example.com",
+    );
+    client
+        .tickets()
+        .create_ticket()
+        .body(draft)
+        .send()
+        .await
+        .unwrap();
     let create = sim.counters().operation("createTicket");
     assert_eq!((create.received, create.applied), (2, 1));
 
