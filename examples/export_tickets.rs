@@ -218,10 +218,11 @@ pub async fn export<W: Write>(
             drain(request.pages(), &mut writer, progress).await
         }
         Source::Grid => {
-            if let Ok(total) = client.grid().get_tickets_grid_list_count().send().await {
-                if let Some(count) = total.count {
-                    progress.set_length(count as u64);
-                }
+            // The count only sizes the progress bar: the export goes on without it.
+            if let Ok(total) = client.grid().get_tickets_grid_list_count().send().await
+                && let Some(count) = total.count
+            {
+                progress.set_length(count as u64);
             }
             let mut request = client
                 .grid()

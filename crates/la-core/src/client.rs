@@ -227,6 +227,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     rate_limit: Option<RateLimit>,
     limiter: Option<Arc<dyn Limiter>>,
+    #[cfg(feature = "redis-limiter")]
+    redis_url: Option<String>,
     rate_limit_mode: RateLimitMode,
     retry: RetryConfig,
     max_response_bytes: usize,
@@ -238,7 +240,8 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
+        let mut debug = f.debug_struct("ClientBuilder");
+        debug
             .field(
                 "base",
                 &self.base.as_ref().map(|b| b.as_ref().map(BaseUrl::as_str)),
@@ -247,7 +250,16 @@ impl fmt::Debug for ClientBuilder {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("total_timeout", &self.total_timeout)
             .field("rate_limit", &self.rate_limit)
-            .field("limiter", &self.limiter)
+            .field("limiter", &self.limiter);
+        #[cfg(feature = "redis-limiter")]
+        debug.field(
+            "redis_limiter",
+            &self
+                .redis_url
+                .as_deref()
+                .map(crate::stack::redis_limiter::redact_url),
+        );
+        debug
             .field("rate_limit_mode", &self.rate_limit_mode)
             .field("retry", &self.retry)
             .field("custom_transport", &self.transport.is_some())
@@ -267,6 +279,8 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             rate_limit: Some(RateLimit::default()),
             limiter: None,
+            #[cfg(feature = "redis-limiter")]
+            redis_url: None,
             rate_limit_mode: RateLimitMode::Wait,
             retry: RetryConfig::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -377,6 +391,10 @@ impl ClientBuilder {
     pub fn no_rate_limit(mut self) -> Self {
         self.rate_limit = None;
         self.limiter = None;
+        #[cfg(feature = "redis-limiter")]
+        {
+            self.redis_url = None;
+        }
         self
     }
 
@@ -384,6 +402,40 @@ impl ClientBuilder {
     /// in-process one. Pass the same `Arc` to several builders to share one limit.
     pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
         self.limiter = Some(limiter);
+        #[cfg(feature = "redis-limiter")]
+        {
+            self.redis_url = None;
+        }
+        self
+    }
+
+    /// Shares the rate limit with every process that uses the same API key and the Redis at
+    /// `redis_url` (`redis://[user:password@]host[:port][/db]`), instead of limiting this
+    /// process alone. Needs the `redis-limiter` feature.
+    ///
+    /// At [`build`](Self::build), this makes a
+    /// [`RedisLimiter`](crate::stack::redis_limiter::RedisLimiter) for the client's API key and
+    /// [rate limit](Self::rate_limit), with the default settings: it connects on the first
+    /// request, and while Redis is unreachable or slower than 250 ms an in-process limiter
+    /// takes over. [`build`](Self::build) fails with [`Error::Config`] when the URL is not a
+    /// valid Redis URL. For other settings, build the limiter with
+    /// [`RedisLimiter::builder`](crate::stack::redis_limiter::RedisLimiter::builder) and pass
+    /// it to [`limiter`](Self::limiter).
+    ///
+    /// ```no_run
+    /// use la_core::Client;
+    ///
+    /// let client = Client::builder()
+    ///     .account("acme")
+    ///     .api_key("your-api-key")
+    ///     .redis_limiter("redis://redis.internal:6379")
+    ///     .build()?;
+    /// # Ok::<(), la_core::Error>(())
+    /// ```
+    #[cfg(feature = "redis-limiter")]
+    pub fn redis_limiter(mut self, redis_url: &str) -> Self {
+        self.redis_url = Some(redis_url.to_owned());
+        self.limiter = None;
         self
     }
 
@@ -526,7 +578,21 @@ impl ClientBuilder {
             .into_iter()
             .fold(transport, |service, layer| layer(service));
 
-        let limiter: Option<Arc<dyn Limiter>> = match (self.limiter, self.rate_limit) {
+        #[cfg(feature = "redis-limiter")]
+        let limiter = match (self.limiter, &self.redis_url, self.rate_limit) {
+            (Some(limiter), _, _) => Some(limiter),
+            (None, Some(url), Some(limit)) => {
+                let limiter: Arc<dyn Limiter> = Arc::new(
+                    crate::stack::redis_limiter::RedisLimiter::builder(url, key.expose(), limit)
+                        .build_lazy()?,
+                );
+                Some(limiter)
+            }
+            (None, _, _) => None,
+        };
+        #[cfg(not(feature = "redis-limiter"))]
+        let limiter = self.limiter;
+        let limiter: Option<Arc<dyn Limiter>> = match (limiter, self.rate_limit) {
             (Some(limiter), _) => Some(limiter),
             (None, Some(limit)) => Some(Arc::new(LocalLimiter::new(limit))),
             (None, None) => None,

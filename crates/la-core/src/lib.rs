@@ -25,6 +25,9 @@
 //!
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform's library (OpenSSL on Linux).
+//! - `redis-limiter`: `stack::redis_limiter::RedisLimiter`, a rate limiter whose state lives in
+//!   Redis, so that many processes using one API key share one limit (and
+//!   `ClientBuilder::redis_limiter`, to turn it on in one line).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -48,6 +51,8 @@ pub use pagination::{Page, PageStyle, PageToken};
 pub use request::{FilePart, Idempotency, Multipart, Request};
 pub use stack::auth::ApiKey;
 pub use stack::rate_limit::{Limiter, RateLimit, RateLimitMode};
+#[cfg(feature = "redis-limiter")]
+pub use stack::redis_limiter::{RedisFailure, RedisLimiter};
 pub use stack::retry::{RetryBudgetConfig, RetryConfig};
 
 /// Re-exports the domain crates use, so that they depend on `la-core` alone.

@@ -38,6 +38,7 @@
 //! | `microservices` | `microservices` (`la-microservices`) | principal resolution, names, Gmail accounts (17, shapes inferred) |
 //! | `full` | all of the above | 255 |
 //! | `rustls` (default) / `native-tls` | `la-core` | the TLS implementation |
+//! | `redis-limiter` | `la-core` | `RedisLimiter` and `ClientBuilder::redis_limiter`: one rate limit shared through Redis by every process that uses the API key |
 //!
 //! The defaults are `rustls` and `tickets`. With `default-features = false`, enable a TLS
 //! feature too.
@@ -61,6 +62,8 @@ pub use la_core::{
     RateLimitMode, Request, RequestContext, Result, RetryBudgetConfig, RetryConfig, StatusCode,
     TimeoutKind, TransportKind,
 };
+#[cfg(feature = "redis-limiter")]
+pub use la_core::{RedisFailure, RedisLimiter};
 pub use la_core::{body, client, de, error, filters, pagination, request, response, stack};
 
 /// The README's examples, compiled as doctests so they cannot go stale.

@@ -1,0 +1,425 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! The shared rate limiter against a real `redis-server` started by each test: the rate held by
+//! many clients, Redis killed and restarted, the API key kept out of Redis, a silent Redis.
+//! (Needs the `redis-limiter` feature.)
+
+#![cfg(feature = "redis-limiter")]
+
+mod common;
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Double, KEY, Reply, assert_no_key, capture_traces};
+use la_core::stack::rate_limit::{Denied, LocalLimiter};
+use la_core::stack::redis_limiter::{
+    DEFAULT_KEY_PREFIX, RedisFailure, RedisLimiter, RedisLimiterError,
+};
+use la_core::{Error, Limiter, Method, RateLimit, RateLimitMode, Request};
+use redis_server::{RedisServer, SilentServer, free_port};
+use tokio::time::Instant;
+
+fn get() -> Request {
+    Request::new(Method::GET, "/tickets")
+}
+
+/// 20 requests per second, burst 5: LiveAgent's 180 per minute, scaled so a test takes seconds.
+fn scaled_limit() -> RateLimit {
+    RateLimit::new(20, Duration::from_secs(1))
+        .unwrap()
+        .burst(5)
+        .unwrap()
+}
+
+/// The largest number of requests a token bucket lets through in `elapsed`.
+fn budget(limit: RateLimit, elapsed: Duration) -> f64 {
+    f64::from(limit.burst_size())
+        + f64::from(limit.requests()) * elapsed.as_secs_f64() / limit.window().as_secs_f64()
+}
+
+async fn limiter(server: &RedisServer, limit: RateLimit) -> RedisLimiter {
+    RedisLimiter::builder(&server.url(), KEY, limit)
+        .retry_redis_after(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_clients_with_one_key_share_the_limit() {
+    let Some(server) = RedisServer::start("eight_clients_with_one_key_share_the_limit") else {
+        return;
+    };
+    let limit = scaled_limit();
+    let double = Double::always(Reply::json("{}"));
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        // Each client has its own limiter and connection: they meet only in Redis.
+        let limiter = limiter(&server, limit).await;
+        clients.push(
+            double
+                .builder()
+                .limiter(Arc::new(limiter))
+                .no_retry()
+                .build()
+                .unwrap(),
+        );
+    }
+    let run_for = Duration::from_secs(3);
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            tokio::spawn(async move {
+                while start.elapsed() < run_for {
+                    let _: serde_json::Value = client.execute(get()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut times: Vec<Instant> = double.seen().iter().map(|s| s.at).collect();
+    times.sort();
+    let elapsed = *times.last().unwrap() - start;
+    let allowed = budget(limit, elapsed);
+    let sent = times.len() as f64;
+    println!(
+        "8 clients, {elapsed:?}: {sent} requests, budget {allowed:.1}, utilisation {:.1}%",
+        100.0 * sent / allowed
+    );
+    assert!(
+        sent <= allowed + 1.0,
+        "{sent} requests > budget {allowed:.1}"
+    );
+    assert!(
+        sent >= 0.95 * allowed,
+        "{sent} requests < 95% of {allowed:.1}"
+    );
+    // The bucket holds between any two requests, not only over the whole run (one request of
+    // slack: a request is seen a little after its token was taken).
+    for (i, first) in times.iter().enumerate() {
+        for (j, last) in times.iter().enumerate().skip(i) {
+            let count = (j - i + 1) as f64;
+            let bound = budget(limit, *last - *first) + 1.0;
+            assert!(
+                count <= bound,
+                "{count} requests within {:?}",
+                *last - *first
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_acquire_tells_how_long_to_wait() {
+    let Some(server) = RedisServer::start("a_denied_acquire_tells_how_long_to_wait") else {
+        return;
+    };
+    // One every 500 ms, no burst.
+    let limit = RateLimit::new(2, Duration::from_secs(1))
+        .unwrap()
+        .burst(1)
+        .unwrap();
+    let first = limiter(&server, limit).await;
+    let second = limiter(&server, limit).await;
+    assert_eq!(first.acquire().await, Ok(()));
+    let Err(Denied { retry_after }) = second.acquire().await else {
+        panic!("the second limiter must see the first one's token");
+    };
+    assert!(
+        retry_after > Duration::from_millis(400) && retry_after <= Duration::from_millis(500),
+        "{retry_after:?}"
+    );
+    tokio::time::sleep(retry_after).await;
+    assert_eq!(second.acquire().await, Ok(()));
+    assert!(first.acquire().await.is_err());
+    let stats = first.stats();
+    assert_eq!(stats.redis_decisions, 2);
+    assert_eq!(stats.redis_failures, 0);
+    assert_eq!(stats.policy_decisions, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_falls_back_then_recovers() {
+    let Some(mut server) =
+        RedisServer::start("redis_killed_and_restarted_falls_back_then_recovers")
+    else {
+        return;
+    };
+    let limit = scaled_limit();
+    // The fallback is much stricter, so it is visible when it decides.
+    let fallback = RateLimit::new(1, Duration::from_secs(10)).unwrap();
+    let limiter = RedisLimiter::builder(&server.url(), KEY, limit)
+        .fallback_limit(fallback)
+        .retry_redis_after(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(limiter.acquire().await, Ok(()));
+    }
+    assert!(limiter.is_redis_healthy());
+    let key = limiter.redis_key().to_owned();
+    assert!(server.command(&format!("EXISTS {key}")).starts_with(":1"));
+
+    server.kill();
+    // Redis is gone: the local fallback decides (one token, then refusals), at once.
+    let started = Instant::now();
+    assert_eq!(limiter.acquire().await, Ok(()));
+    assert!(!limiter.is_redis_healthy());
+    let denied = limiter.acquire().await.unwrap_err();
+    assert!(denied.retry_after > Duration::from_secs(9), "{denied:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let stats = limiter.stats();
+    assert!(stats.redis_failures >= 1, "{stats:?}");
+    assert_eq!(stats.policy_decisions, 2, "{stats:?}");
+
+    server.restart();
+    // Back again: the limiter reconnects and the shared limit applies once more.
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(15);
+    while !limiter.is_redis_healthy() {
+        assert!(
+            Instant::now() < deadline,
+            "no recovery: {:?}",
+            limiter.stats()
+        );
+        let _ = limiter.acquire().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("recovered {:?} after the restart", restarted.elapsed());
+    assert_eq!(limiter.acquire().await, Ok(()));
+    assert!(server.command(&format!("EXISTS {key}")).starts_with(":1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_deny_policy_an_outage_refuses() {
+    let Some(mut server) = RedisServer::start("with_the_deny_policy_an_outage_refuses") else {
+        return;
+    };
+    let limiter = Arc::new(
+        RedisLimiter::builder(&server.url(), KEY, scaled_limit())
+            .on_failure(RedisFailure::Deny)
+            .retry_redis_after(Duration::from_millis(200))
+            .build()
+            .await
+            .unwrap(),
+    );
+    let double = Double::always(Reply::json("{}"));
+    let client = double
+        .builder()
+        .limiter(limiter.clone())
+        .rate_limit_mode(RateLimitMode::FailFast)
+        .build()
+        .unwrap();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+
+    server.kill();
+    let err = client
+        .execute::<serde_json::Value>(get())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+    let retry_after = err.retry_after().unwrap();
+    assert!(retry_after <= Duration::from_millis(200), "{retry_after:?}");
+    let Err(denied) = limiter.acquire().await else {
+        panic!("no token while Redis is down");
+    };
+    assert!(denied.retry_after <= Duration::from_millis(200));
+    assert_eq!(double.calls(), 1);
+
+    // A waiting client waits until the total timeout.
+    let waiting = double
+        .builder()
+        .limiter(limiter.clone())
+        .total_timeout(Duration::from_millis(600))
+        .build()
+        .unwrap();
+    let err = waiting
+        .execute::<serde_json::Value>(get())
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(double.calls(), 1);
+
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match client.execute::<serde_json::Value>(get()).await {
+            Ok(_) => break,
+            Err(err) => {
+                assert!(err.is_rate_limited(), "{err}");
+                assert!(
+                    Instant::now() < deadline,
+                    "no recovery: {:?}",
+                    limiter.stats()
+                );
+                tokio::time::sleep(err.retry_after().unwrap()).await;
+            }
+        }
+    }
+    assert!(limiter.is_redis_healthy());
+    assert_eq!(double.calls(), 2);
+}
+
+#[tokio::test]
+async fn the_api_key_never_reaches_redis_nor_the_logs() {
+    let Some(mut server) = RedisServer::start("the_api_key_never_reaches_redis_nor_the_logs")
+    else {
+        return;
+    };
+    let (traces, _guard) = capture_traces();
+    let double = Double::always(Reply::json("{}"));
+    let client = double
+        .builder()
+        .rate_limit(scaled_limit())
+        .redis_limiter(&server.url())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let _: serde_json::Value = client.execute(get()).await.unwrap();
+    }
+    let keys = server.command("KEYS *");
+    assert_no_key("KEYS *", &keys);
+    let expected = RedisLimiter::builder(&server.url(), KEY, scaled_limit())
+        .build_lazy()
+        .unwrap()
+        .redis_key()
+        .to_owned();
+    assert!(expected.starts_with(DEFAULT_KEY_PREFIX));
+    assert!(keys.contains(&expected), "{keys}");
+    assert!(keys.starts_with("*1\r\n"), "one key only: {keys}");
+    let value = server.command(&format!("GET {expected}"));
+    assert_no_key("the stored state", &value);
+    let scan = server.command("SCAN 0 COUNT 1000");
+    assert_no_key("SCAN", &scan);
+
+    // An outage is logged, without the key.
+    server.kill();
+    for _ in 0..3 {
+        let _: serde_json::Value = client.execute(get()).await.unwrap();
+    }
+    let text = traces.text();
+    assert!(text.contains("cannot use Redis"), "{text}");
+    assert_eq!(text.matches("cannot use Redis").count(), 1, "{text}");
+    assert_no_key("the traces", &text);
+    assert_no_key("the client's Debug", &format!("{client:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_never_answers_is_bounded_by_the_redis_timeout() {
+    let silent = SilentServer::start();
+    let redis_timeout = Duration::from_millis(200);
+
+    // build() checks the connection and gives up after the connect timeout.
+    let started = Instant::now();
+    let err = RedisLimiter::builder(&silent.url(), KEY, scaled_limit())
+        .connect_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RedisLimiterError::Unavailable { .. }),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A lazily built limiter asks Redis, waits the Redis timeout, and lets the fallback decide.
+    let limiter = RedisLimiter::builder(&silent.url(), KEY, scaled_limit())
+        .redis_timeout(redis_timeout)
+        .retry_redis_after(Duration::from_secs(5))
+        .build_lazy()
+        .unwrap();
+    let started = Instant::now();
+    assert_eq!(limiter.acquire().await, Ok(()));
+    let first = started.elapsed();
+    assert!(first >= redis_timeout, "{first:?}");
+    assert!(
+        first < redis_timeout + Duration::from_millis(300),
+        "{first:?}"
+    );
+    // Until Redis is asked again, requests do not wait for it.
+    let started = Instant::now();
+    for _ in 0..4 {
+        assert_eq!(limiter.acquire().await, Ok(()));
+    }
+    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(!limiter.is_redis_healthy());
+
+    // Through a client: a request goes out after at most the Redis timeout.
+    let double = Double::always(Reply::json("{}"));
+    let client = double
+        .builder()
+        .limiter(Arc::new(
+            RedisLimiter::builder(&silent.url(), KEY, scaled_limit())
+                .redis_timeout(redis_timeout)
+                .build_lazy()
+                .unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    assert!(started.elapsed() < redis_timeout + Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_reported_without_the_password() {
+    let url = format!("redis://user:hunter2@127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let err = RedisLimiter::builder(&url, KEY, scaled_limit())
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let RedisLimiterError::Unavailable { url: shown, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(shown.contains("user:***@127.0.0.1"), "{shown}");
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert_no_key("the error", &text);
+    let as_sdk_error: Error = err.into();
+    assert!(!as_sdk_error.to_string().contains("hunter2"));
+
+    // The builder of the client refuses an invalid URL without showing it.
+    let err = Double::always(Reply::json("{}"))
+        .builder()
+        .redis_limiter("redis://:hunter2@[not-a-host")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn the_local_limiter_stays_the_default() {
+    let double = Double::always(Reply::json("{}"));
+    let builder = double.builder().rate_limit(scaled_limit());
+    assert!(!format!("{builder:?}").contains("RedisLimiter"));
+    // Redis settings are dropped by a later choice of limiter.
+    let builder = double
+        .builder()
+        .redis_limiter("redis://127.0.0.1:1")
+        .limiter(Arc::new(LocalLimiter::new(scaled_limit())));
+    assert!(format!("{builder:?}").contains("redis_limiter: None"));
+    let client = builder.build().unwrap();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+}
