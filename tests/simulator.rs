@@ -359,6 +359,24 @@ async fn unknown_enum_values_and_extra_fields_decode() {
     );
 }
 
+/// `tasks` tasks sharing clones of `client` each ping `each` times; every call must succeed.
+async fn ping_concurrently(client: &Client, tasks: usize, each: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    client.default_api().ping().send().await?;
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn at_full_speed_the_client_limiter_keeps_every_429_away() {
     // A scaled limit: 30 requests per second, the server's bucket as deep as its limit.
@@ -373,19 +391,7 @@ async fn at_full_speed_the_client_limiter_keeps_every_429_away() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..16 {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..5 {
-                client.default_api().ping().send().await?;
-            }
-            Ok::<_, Error>(())
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    ping_concurrently(&client, 16, 5).await;
     let counters = sim.counters().operation("ping");
     assert_eq!(counters.received, 80);
     assert_eq!(counters.rate_limited, 0, "no 429 from the server");
@@ -405,19 +411,7 @@ async fn without_a_client_limiter_server_429s_are_absorbed_by_retries() {
         .retry(RetryConfig::default().max_attempts(10))
         .build()
         .unwrap();
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..5 {
-                client.default_api().ping().send().await?;
-            }
-            Ok::<_, Error>(())
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    ping_concurrently(&client, 4, 5).await;
     let counters = sim.counters().operation("ping");
     assert!(counters.rate_limited > 0, "the server did refuse some");
     assert_eq!(counters.handled, 20, "every call succeeded in the end");
