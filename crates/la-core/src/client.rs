@@ -705,16 +705,25 @@ impl Client {
 
     /// Sends a request through the stack and returns the answer, whatever its status.
     pub async fn send(&self, request: Request) -> Result<http::Response<Bytes>, Error> {
-        let context = request.context(&self.inner.base);
+        self.send_inner(request).await.map(|(response, _)| response)
+    }
+
+    /// Sends a request; also returns what is needed to describe a failure later (cheap clones,
+    /// so that no text is formatted for requests that succeed).
+    async fn send_inner(
+        &self,
+        request: Request,
+    ) -> Result<(http::Response<Bytes>, (http::Method, http::Uri)), Error> {
         let request = request.into_http(&self.inner.base)?;
+        let target = (request.method().clone(), request.uri().clone());
         let response = self.inner.service.clone().oneshot(request).await?;
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.map_err(|source| Error::Transport {
             kind: crate::error::TransportKind::Body,
-            context,
+            context: crate::error::RequestContext::new(target.0.clone(), target.1.path()),
             source,
         })?;
-        Ok(http::Response::from_parts(parts, bytes))
+        Ok((http::Response::from_parts(parts, bytes), target))
     }
 
     /// Sends a request and decodes a successful JSON answer into `T`; a failure status becomes
@@ -728,9 +737,12 @@ impl Client {
         &self,
         request: Request,
     ) -> Result<Decoded<T>, Error> {
-        let context = request.context(&self.inner.base);
-        let response = self.send(request).await?;
-        response::decode(&context, response, Some(&self.inner.key))
+        let (response, (method, uri)) = self.send_inner(request).await?;
+        response::decode_with(
+            || crate::error::RequestContext::new(method, uri.path()),
+            response,
+            Some(&self.inner.key),
+        )
     }
 }
 

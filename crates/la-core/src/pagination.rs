@@ -3,7 +3,8 @@
 //! - **Page-numbered** lists (`_page` from 1, `_perPage`): the stream asks for page after page
 //!   until a page comes back shorter than `_perPage` (or empty).
 //! - **Cursor** lists (`_cursor`, `_perPage`): the next page's cursor comes back in the
-//!   `next_page_cursor` response header; no header, or an empty one, means the last page.
+//!   `next_page_cursor` response header; no header, or an empty one, means the last page (a
+//!   header that is not text is an [`Error::Decode`], never taken for the end).
 //!
 //! Every page is one request through the whole stack (rate limiter and retries included), and
 //! only one page is held at a time, so memory stays flat however long the list is.
@@ -117,13 +118,22 @@ struct State {
     position: Position,
 }
 
-fn next_cursor(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get(NEXT_PAGE_CURSOR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
+/// The next page's cursor: `None` when the header is missing or blank. A header that is not
+/// text is an error, not the last page: taking it for the end would cut the list short
+/// without a word.
+fn next_cursor(headers: &http::HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get(NEXT_PAGE_CURSOR_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        format!(
+            "the {NEXT_PAGE_CURSOR_HEADER} header is not text ({} bytes), so the next page \
+             cannot be requested",
+            value.len()
+        )
+    })?;
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>, State)>, Error> {
@@ -147,7 +157,16 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
                 full.then(|| PageToken::Number(n + 1))
             }
             _ => match next_cursor(&decoded.headers) {
-                Some(cursor) if this == Some(PageToken::Cursor(cursor.clone())) => {
+                Err(message) => {
+                    return Err(Error::Decode {
+                        context: state.request.context(state.client.base_url()),
+                        status: decoded.status,
+                        content_type: None,
+                        json_path: ".".to_owned(),
+                        message,
+                    });
+                }
+                Ok(Some(cursor)) if this == Some(PageToken::Cursor(cursor.clone())) => {
                     return Err(Error::Decode {
                         context: state.request.context(state.client.base_url()),
                         status: decoded.status,
@@ -159,7 +178,7 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
                         )),
                     });
                 }
-                cursor => cursor.map(PageToken::Cursor),
+                Ok(cursor) => cursor.map(PageToken::Cursor),
             },
         }
     };
@@ -237,6 +256,25 @@ mod tests {
     #[test]
     fn cursor_after_id_matches_the_documented_form() {
         assert_eq!(cursor_after_id("5"), "eyJpZCI6IjUifQ==");
+    }
+
+    #[test]
+    fn a_cursor_header_that_is_not_text_is_an_error() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(next_cursor(&headers), Ok(None));
+        headers.insert(
+            NEXT_PAGE_CURSOR_HEADER,
+            http::HeaderValue::from_static(" \t"),
+        );
+        assert_eq!(next_cursor(&headers), Ok(None));
+        headers.insert(
+            NEXT_PAGE_CURSOR_HEADER,
+            http::HeaderValue::from_static(" abc= "),
+        );
+        assert_eq!(next_cursor(&headers), Ok(Some("abc=".to_owned())));
+        let bytes = http::HeaderValue::from_bytes(b"ab\xff").unwrap();
+        headers.insert(NEXT_PAGE_CURSOR_HEADER, bytes);
+        assert!(next_cursor(&headers).is_err());
     }
 
     #[test]

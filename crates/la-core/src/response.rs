@@ -34,16 +34,49 @@ pub fn decode<T: DeserializeOwned>(
     response: http::Response<Bytes>,
     key: Option<&ApiKey>,
 ) -> Result<Decoded<T>, Error> {
+    decode_with(|| context.clone(), response, key)
+}
+
+/// Like [`decode`], building the request's context only when there is an error to describe.
+pub(crate) fn decode_with<T: DeserializeOwned>(
+    context: impl FnOnce() -> RequestContext,
+    response: http::Response<Bytes>,
+    key: Option<&ApiKey>,
+) -> Result<Decoded<T>, Error> {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
-        return Err(api_error(context, parts.status, &parts.headers, &body, key));
+        return Err(api_error(
+            &context(),
+            parts.status,
+            &parts.headers,
+            &body,
+            key,
+        ));
     }
-    let value = decode_json(context, parts.status, &parts.headers, &body, key)?;
+    if let Some(value) = decode_fast(&body) {
+        return Ok(Decoded {
+            status: parts.status,
+            headers: parts.headers,
+            value,
+        });
+    }
+    let value = decode_json(&context(), parts.status, &parts.headers, &body, key)?;
     Ok(Decoded {
         status: parts.status,
         headers: parts.headers,
         value,
     })
+}
+
+/// The plain decoder: `None` on any failure, which the caller then describes by decoding again
+/// with the JSON path tracked (an allocation per key, paid only for failures).
+fn decode_fast<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    let is_blank = body.iter().all(u8::is_ascii_whitespace);
+    let input: &[u8] = if is_blank { b"null" } else { body };
+    let mut deserializer = serde_json::Deserializer::from_slice(input);
+    let value = T::deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    Some(value)
 }
 
 /// Decodes a JSON body, reporting the JSON path where decoding failed.
@@ -54,6 +87,9 @@ pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],
     key: Option<&ApiKey>,
 ) -> Result<T, Error> {
+    if let Some(value) = decode_fast(body) {
+        return Ok(value);
+    }
     let is_blank = body.iter().all(u8::is_ascii_whitespace);
     let input: &[u8] = if is_blank { b"null" } else { body };
     let mut deserializer = serde_json::Deserializer::from_slice(input);

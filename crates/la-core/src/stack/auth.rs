@@ -73,13 +73,16 @@ impl fmt::Debug for ApiKey {
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     key: ApiKey,
-    origin: Origin,
+    origin: Arc<Origin>,
 }
 
 impl AuthLayer {
     /// Authenticates requests to `origin` with `key`.
     pub fn new(key: ApiKey, origin: Origin) -> Self {
-        Self { key, origin }
+        Self {
+            key,
+            origin: Arc::new(origin),
+        }
     }
 }
 
@@ -90,7 +93,7 @@ impl<S> tower::Layer<S> for AuthLayer {
         Auth {
             inner,
             key: self.key.clone(),
-            origin: self.origin.clone(),
+            origin: Arc::clone(&self.origin),
         }
     }
 }
@@ -100,7 +103,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 pub struct Auth<S> {
     inner: S,
     key: ApiKey,
-    origin: Origin,
+    origin: Arc<Origin>,
 }
 
 impl<S> tower::Service<http::Request<Body>> for Auth<S>

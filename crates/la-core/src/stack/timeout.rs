@@ -68,13 +68,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let context = RequestContext::of(&request);
+        // Cheap clones (reference counts); the error's text is built only if the timer fires.
+        let target = Some((request.method().clone(), request.uri().clone()));
         TimeoutFuture {
             inner: self.inner.call(request),
             sleep: tokio::time::sleep(self.after),
             after: self.after,
             kind: self.kind,
-            context: Some(context),
+            target,
         }
     }
 }
@@ -88,7 +89,7 @@ pin_project! {
         sleep: tokio::time::Sleep,
         after: Duration,
         kind: TimeoutKind,
-        context: Option<RequestContext>,
+        target: Option<(http::Method, http::Uri)>,
     }
 }
 
@@ -107,10 +108,10 @@ where
             Poll::Ready(()) => Poll::Ready(Err(Error::Timeout {
                 kind: *this.kind,
                 after: *this.after,
-                context: this
-                    .context
-                    .take()
-                    .unwrap_or_else(|| RequestContext::new(http::Method::GET, "")),
+                context: match this.target.take() {
+                    Some((method, uri)) => RequestContext::new(method, uri.path()),
+                    None => RequestContext::new(http::Method::GET, ""),
+                },
             })),
             Poll::Pending => Poll::Pending,
         }

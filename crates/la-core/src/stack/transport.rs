@@ -89,27 +89,50 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
         let client = self.client.clone();
         let limit = self.max_response_bytes;
         Box::pin(async move {
-            let context = RequestContext::of(&request);
+            let target = Target::of(&request);
             let (parts, body) = request.into_parts();
             let body = body.collect().await.map_err(|source| Error::Transport {
                 kind: TransportKind::Request,
-                context: context.clone(),
+                context: target.context(),
                 source,
             })?;
             let request = http::Request::from_parts(parts, reqwest::Body::from(body));
             let request = reqwest::Request::try_from(request).map_err(|e| {
-                Error::invalid_request(format!("{context}: the request cannot be sent: {e}"))
+                Error::invalid_request(format!(
+                    "{}: the request cannot be sent: {e}",
+                    target.context()
+                ))
             })?;
             let response = client
                 .execute(request)
                 .await
-                .map_err(|e| map_reqwest_error(e, &context))?;
-            read_response(response, limit, &context).await
+                .map_err(|e| map_reqwest_error(e, target.context()))?;
+            read_response(response, limit, &target).await
         })
     }
 }
 
-fn map_reqwest_error(error: reqwest::Error, context: &RequestContext) -> Error {
+/// The method and URL of a request, kept (as cheap clones) to describe a failure: the error's
+/// text is built only when there is an error.
+struct Target {
+    method: http::Method,
+    uri: http::Uri,
+}
+
+impl Target {
+    fn of<B>(request: &http::Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+        }
+    }
+
+    fn context(&self) -> RequestContext {
+        RequestContext::new(self.method.clone(), self.uri.path())
+    }
+}
+
+fn map_reqwest_error(error: reqwest::Error, context: RequestContext) -> Error {
     let kind = if error.is_connect() {
         TransportKind::Connect
     } else if error.is_body() || error.is_decode() {
@@ -117,20 +140,22 @@ fn map_reqwest_error(error: reqwest::Error, context: &RequestContext) -> Error {
     } else {
         TransportKind::Request
     };
+    // reqwest's error text holds the whole URL, query string included (filters, e-mail
+    // addresses); the context already names the method and path.
     Error::Transport {
         kind,
-        context: context.clone(),
-        source: Box::new(error) as BoxError,
+        context,
+        source: Box::new(error.without_url()) as BoxError,
     }
 }
 
 async fn read_response(
     mut response: reqwest::Response,
     limit: usize,
-    context: &RequestContext,
+    target: &Target,
 ) -> Result<http::Response<Body>, Error> {
     let too_large = || Error::ResponseTooLarge {
-        context: context.clone(),
+        context: target.context(),
         limit,
     };
     if response
@@ -151,8 +176,8 @@ async fn read_response(
     let mut total = 0usize;
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
         kind: TransportKind::Body,
-        context: context.clone(),
-        source: Box::new(e),
+        context: target.context(),
+        source: Box::new(e.without_url()),
     })? {
         total += chunk.len();
         if total > limit {
@@ -178,7 +203,7 @@ async fn read_response(
         .body(Body::full(bytes))
         .map_err(|e| Error::Transport {
             kind: TransportKind::Body,
-            context: context.clone(),
+            context: target.context(),
             source: Box::new(e),
         })
 }
