@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod reliability;
+
 use std::time::Duration;
 
 pub use la_mock::Simulator;

@@ -1,5 +1,5 @@
-//! Emits each crate's generated tests: one test per operation against a mockito server, and one
-//! per enum.
+//! Emits each crate's generated tests: one test per operation against a mockito server, one per
+//! enum, and one decoder fuzz test per model.
 //!
 //! An operation test sets every parameter, then asserts at the server the method, the encoded
 //! path, every query parameter, every header parameter, the `apikey` header and the encoded
@@ -372,6 +372,97 @@ pub fn emit_enum_tests(
     quote! {
         #![doc = "Generated tests: every enum decodes its known values and keeps unknown ones."]
         #![allow(clippy::unwrap_used)]
+
+        #(#tests)*
+    }
+}
+
+/// One model (or enum, or free-form object) the decoder fuzz tests cover.
+pub struct FuzzTarget {
+    /// The test function's name.
+    pub test: String,
+    /// The name recorded in the report (the type's name).
+    pub name: String,
+    /// The Rust type, such as `la_tickets::models::Ticket`.
+    pub ty: TokenStream,
+    /// An example document with every field set.
+    pub fixture: String,
+}
+
+/// The decoder fuzz targets of a crate: each schema and enum it defines, and the free-form
+/// object when one of its operations answers with one.
+pub fn fuzz_targets(
+    api: &Api,
+    schemas: &std::collections::BTreeSet<String>,
+    enums: &std::collections::BTreeSet<String>,
+    free_form: bool,
+    path: &TokenStream,
+) -> Vec<FuzzTarget> {
+    let snake = |name: &str| heck::ToSnakeCase::to_snake_case(name);
+    let mut targets = Vec::new();
+    for name in schemas.iter().filter(|n| api.schemas.contains_key(*n)) {
+        let ty = format_ident!("{}", name);
+        targets.push(FuzzTarget {
+            test: format!("model_{}", snake(name)),
+            name: name.clone(),
+            ty: quote!(#path::#ty),
+            fixture: model_value(api, name, 0).to_string(),
+        });
+    }
+    for def in enums.iter().filter_map(|name| api.enums.get(name)) {
+        let ty = format_ident!("{}", def.name);
+        let wire = def
+            .variants
+            .iter()
+            .find(|(wire, _)| !wire.is_empty())
+            .map(|(wire, _)| wire.clone())
+            .unwrap_or_default();
+        targets.push(FuzzTarget {
+            test: format!("enum_{}", snake(&def.name)),
+            name: def.name.clone(),
+            ty: quote!(#path::#ty),
+            fixture: Value::String(wire).to_string(),
+        });
+    }
+    if free_form {
+        targets.push(FuzzTarget {
+            test: "free_form_object".to_owned(),
+            name: "JsonObject".to_owned(),
+            ty: quote!(la_core::de::JsonObject),
+            fixture: serde_json::json!({ "key": "value", "count": 3, "nested": { "list": [1, "a", null] } })
+                .to_string(),
+        });
+    }
+    targets
+}
+
+/// The decoder fuzz test file of crate `package`: one test per target, each running
+/// `la_reliability::decode::run` (arbitrary bytes and malformed, schema-shaped JSON).
+pub fn emit_decode_fuzz_tests(package: &str, targets: &[FuzzTarget]) -> TokenStream {
+    let count = proc_macro2::Literal::usize_unsuffixed(targets.len());
+    let tests = targets.iter().map(|target| {
+        let test = format_ident!("{}", target.test);
+        let ty = &target.ty;
+        let name = &target.name;
+        let fixture = &target.fixture;
+        quote! {
+            #[test]
+            fn #test() {
+                type Model = #ty;
+                let example = #fixture;
+                la_reliability::decode::run::<Model>(PACKAGE, #name, example, MODELS).unwrap();
+            }
+        }
+    });
+    quote! {
+        #![doc = " Generated tests: every model's decoder against arbitrary bytes and malformed, schema-shaped JSON (see `la_reliability::decode`)."]
+        #![allow(clippy::unwrap_used)]
+
+        /// The package under test.
+        const PACKAGE: &str = #package;
+
+        /// How many types this file fuzzes.
+        const MODELS: u32 = #count;
 
         #(#tests)*
     }

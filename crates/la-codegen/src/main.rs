@@ -6,7 +6,7 @@
 //! ```
 //!
 //! It reads `spec/liveagent-v3.openapi.json` and `crates/la-codegen/codegen.toml`, and writes,
-//! for each domain crate, `Cargo.toml`, `src/generated/**` and `tests/{operations,enums}.rs`,
+//! for each domain crate, `Cargo.toml`, `src/generated/**` and `tests/{operations,enums,decode_fuzz}.rs`,
 //! plus `la-types` (the schemas several domains share) and `GENERATED.md` (what was generated,
 //! with line counts). Every generated file says so in its first line; the hand-written parts of
 //! a crate (`src/lib.rs` and anything it declares outside `src/generated/`) are never touched.

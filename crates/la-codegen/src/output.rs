@@ -11,7 +11,9 @@ use crate::GenError;
 use crate::config::{Config, CrateConfig};
 use crate::emit_models::emit_models_module;
 use crate::emit_operations::{emit_crate_root, emit_tag_module};
-use crate::emit_tests::{emit_enum_tests, emit_operations_tests};
+use crate::emit_tests::{
+    emit_decode_fuzz_tests, emit_enum_tests, emit_operations_tests, fuzz_targets,
+};
 use crate::layout::Layout;
 use crate::spec::Api;
 
@@ -114,6 +116,7 @@ la-core.workspace = true
 [dev-dependencies]
 la-core = {{ workspace = true, features = ["rustls"] }}
 futures-util.workspace = true
+la-reliability.workspace = true
 mockito.workspace = true
 serde.workspace = true
 serde_json.workspace = true
@@ -152,6 +155,7 @@ categories.workspace = true
 la-core.workspace = true
 
 [dev-dependencies]
+la-reliability.workspace = true
 serde_json.workspace = true
 
 [lints]
@@ -208,6 +212,19 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
         let tests = emit_enum_tests(&api, &layout.shared_enums, quote!(#shared_ident::models));
         files.insert(path.clone(), render(&path, tests)?);
     }
+    let shared_ident = quote::format_ident!("{}", config.shared_crate.replace('-', "_"));
+    let targets = fuzz_targets(
+        &api,
+        &layout.shared_schemas,
+        &layout.shared_enums,
+        false,
+        &quote!(#shared_ident::models),
+    );
+    if !targets.is_empty() {
+        let path = format!("{shared_dir}/tests/decode_fuzz.rs");
+        let tests = emit_decode_fuzz_tests(&config.shared_crate, &targets);
+        files.insert(path.clone(), render(&path, tests)?);
+    }
 
     // The domain crates.
     for krate in &layout.crates {
@@ -240,6 +257,24 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
             let path = format!("{dir}/tests/enums.rs");
             let ident = quote::format_ident!("{}", krate.config.ident());
             let tests = emit_enum_tests(&api, &krate.enums, quote!(#ident::models));
+            files.insert(path.clone(), render(&path, tests)?);
+        }
+        let ident = quote::format_ident!("{}", krate.config.ident());
+        let free_form = krate
+            .tags
+            .iter()
+            .flat_map(|tag| tag.operations.iter())
+            .any(|op| op.response == crate::spec::Response::FreeForm);
+        let targets = fuzz_targets(
+            &api,
+            &krate.schemas,
+            &krate.enums,
+            free_form,
+            &quote!(#ident::models),
+        );
+        if !targets.is_empty() {
+            let path = format!("{dir}/tests/decode_fuzz.rs");
+            let tests = emit_decode_fuzz_tests(&krate.config.name, &targets);
             files.insert(path.clone(), render(&path, tests)?);
         }
     }
