@@ -88,6 +88,8 @@ pub struct BaseUrl {
     url: String,
     path_start: usize,
     origin: Origin,
+    /// The same URL, parsed once: each request's URL starts as a copy of it.
+    parsed: url::Url,
 }
 
 impl BaseUrl {
@@ -145,6 +147,7 @@ impl BaseUrl {
             path_start: origin_len,
             url: text,
             origin,
+            parsed: url,
         })
     }
 
@@ -185,6 +188,11 @@ impl BaseUrl {
     /// The origin the API key is sent to.
     pub fn origin(&self) -> &Origin {
         &self.origin
+    }
+
+    /// The URL, parsed.
+    pub fn url(&self) -> &url::Url {
+        &self.parsed
     }
 }
 

@@ -76,6 +76,11 @@ impl RequestMeta {
     }
 }
 
+/// The parsed URL of a request, as built by [`Request::into_http`]; the default transport
+/// sends it instead of parsing the request's URI again, unless a layer changed the URI.
+#[derive(Clone, Debug)]
+pub struct TargetUrl(pub url::Url);
+
 /// One file of a `multipart/form-data` body.
 #[derive(Clone)]
 pub struct FilePart {
@@ -452,17 +457,23 @@ impl Request {
                 self.path_template
             )));
         }
-        let mut uri = String::with_capacity(base.as_str().len() + self.path.len() + 64);
-        uri.push_str(base.as_str());
-        uri.push_str(&self.path);
+        // The URL is built from the parsed base URL (no full parse per request) and handed to
+        // the transport with the request, so that it is not parsed again there.
+        let mut url = base.url().clone();
+        let mut path = String::with_capacity(base.path().len() + self.path.len());
+        path.push_str(base.path());
+        path.push_str(&self.path);
+        url.set_path(&path);
         if !self.query.is_empty() {
-            uri.push('?');
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            let mut query = url.query_pairs_mut();
             for (name, value) in &self.query {
                 query.append_pair(name, value);
             }
-            uri.push_str(&query.finish());
         }
+        let uri: http::Uri = url
+            .as_str()
+            .parse()
+            .map_err(|e| Error::invalid_request(format!("the request URL is invalid: {e}")))?;
 
         let (body, content_type) = match self.body {
             RequestBody::Empty => (Body::empty(), None),
@@ -487,18 +498,18 @@ impl Request {
 
         let mut request = http::Request::new(body);
         *request.method_mut() = self.method;
-        *request.uri_mut() = uri
-            .parse()
-            .map_err(|e| Error::invalid_request(format!("the request URL is invalid: {e}")))?;
+        *request.uri_mut() = uri;
         let headers = request.headers_mut();
         *headers = self.headers;
         if let Some(content_type) = content_type {
             headers.insert(CONTENT_TYPE, content_type);
         }
-        request.extensions_mut().insert(RequestMeta {
+        let extensions = request.extensions_mut();
+        extensions.insert(RequestMeta {
             path_template: self.path_template,
             idempotency: self.idempotency,
         });
+        extensions.insert(TargetUrl(url));
         Ok(request)
     }
 }
@@ -575,6 +586,28 @@ mod tests {
         assert_eq!(http.headers()["timezone-offset"], "60");
         let err = Request::new(Method::GET, "/calls").header_str("X-Test", "a\nb");
         assert!(matches!(err, Err(Error::InvalidRequest { .. })));
+    }
+
+    #[test]
+    fn the_parsed_url_travels_with_the_request_and_matches_its_uri() {
+        for base in [
+            "https://acme.ladesk.com/api/v3",
+            "http://127.0.0.1:8080/api/v3/",
+            "http://[::1]:9000",
+        ] {
+            let base = BaseUrl::parse(base).unwrap();
+            let http = Request::new(Method::GET, "/tickets/{ticketId}")
+                .path_param("ticketId", "a/b é%")
+                .unwrap()
+                .query("_filters", r#"[["subject","L","%a+b&c=é"]]"#)
+                .query("x", "")
+                .into_http(&base)
+                .unwrap();
+            let url = &http.extensions().get::<TargetUrl>().unwrap().0;
+            assert_eq!(http.uri().to_string(), url.as_str());
+            assert!(*http.uri() == *url.as_str());
+            assert!(url.path().ends_with("/tickets/a%2Fb%20%C3%A9%25"), "{url}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::body::Body;
 use crate::error::{BoxError, Error, RequestContext, TransportKind};
+use crate::request::TargetUrl;
 
 /// The default limit on the size of one response body: 32 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -90,19 +91,30 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
         let limit = self.max_response_bytes;
         Box::pin(async move {
             let target = Target::of(&request);
-            let (parts, body) = request.into_parts();
+            let (mut parts, body) = request.into_parts();
             let body = body.collect().await.map_err(|source| Error::Transport {
                 kind: TransportKind::Request,
                 context: target.context(),
                 source,
             })?;
-            let request = http::Request::from_parts(parts, reqwest::Body::from(body));
-            let request = reqwest::Request::try_from(request).map_err(|e| {
-                Error::invalid_request(format!(
-                    "{}: the request cannot be sent: {e}",
-                    target.context()
-                ))
-            })?;
+            // The URL parsed when the request was built, unless a layer changed the URI since.
+            let url = match parts.extensions.remove::<TargetUrl>() {
+                Some(TargetUrl(url)) if parts.uri == *url.as_str() => url,
+                _ => reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+                    Error::invalid_request(format!(
+                        "{}: the request URL cannot be sent: {e}",
+                        target.context()
+                    ))
+                })?,
+            };
+            let mut request = reqwest::Request::new(parts.method, url);
+            *request.headers_mut() = parts.headers;
+            *request.version_mut() = parts.version;
+            if !body.is_empty()
+                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD)
+            {
+                *request.body_mut() = Some(reqwest::Body::from(body));
+            }
             let response = client
                 .execute(request)
                 .await
