@@ -7,6 +7,8 @@
 
 #[path = "progenitor_client.rs"]
 mod progenitor_client;
+#[path = "raw_ticket.rs"]
+mod raw_ticket;
 #[path = "support.rs"]
 mod support;
 
@@ -15,42 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use la_tickets::ClientExt as _;
-use serde::Deserialize;
 
+use raw_ticket::RawTicket;
 use support::{Result, SimProcess, env_or, is_bench_run, machine, median, percentile};
-
-/// A ticket as a user of raw reqwest would model it.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct RawTicket {
-    id: Option<String>,
-    owner_contactid: Option<String>,
-    owner_email: Option<String>,
-    owner_name: Option<String>,
-    departmentid: Option<String>,
-    agentid: Option<String>,
-    status: Option<String>,
-    tags: Option<Vec<String>>,
-    code: Option<String>,
-    channel_type: Option<String>,
-    date_created: Option<String>,
-    date_changed: Option<String>,
-    date_resolved: Option<String>,
-    date_due: Option<String>,
-    date_deleted: Option<String>,
-    last_activity: Option<String>,
-    last_activity_public: Option<String>,
-    public_access_urlcode: Option<String>,
-    subject: Option<String>,
-    custom_fields: Option<Vec<RawCustomField>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct RawCustomField {
-    code: Option<String>,
-    value: Option<String>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
