@@ -162,36 +162,20 @@ fn emit_operation_test(
     let body_matchers = match &op.body {
         None => quote!(.match_body(Matcher::Missing)),
         Some(Body::Model { schema, required }) => {
-            let fixture = model_value(api, schema, 0).to_string();
             let ty = format_ident!("{}", schema);
-            prelude.push(quote! {
-                let body: #krate_ident::models::#ty = serde_json::from_str(#fixture).unwrap();
-            });
-            if *required {
-                required_args.push(quote!(body));
-            } else {
-                setters.push(quote!(.body(body)));
-            }
-            quote! {
-                .match_header("content-type", "application/json")
-                .match_body(Matcher::Json(serde_json::from_str(#fixture).unwrap()))
-            }
+            json_body(
+                quote!(#krate_ident::models::#ty),
+                &model_value(api, schema, 0).to_string(),
+                *required,
+                (&mut prelude, &mut required_args, &mut setters),
+            )
         }
-        Some(Body::FreeForm { required }) => {
-            let fixture = r#"{"key":"value","count":3}"#;
-            prelude.push(quote! {
-                let body: la_core::de::JsonObject = serde_json::from_str(#fixture).unwrap();
-            });
-            if *required {
-                required_args.push(quote!(body));
-            } else {
-                setters.push(quote!(.body(body)));
-            }
-            quote! {
-                .match_header("content-type", "application/json")
-                .match_body(Matcher::Json(serde_json::from_str(#fixture).unwrap()))
-            }
-        }
+        Some(Body::FreeForm { required }) => json_body(
+            quote!(la_core::de::JsonObject),
+            r#"{"key":"value","count":3}"#,
+            *required,
+            (&mut prelude, &mut required_args, &mut setters),
+        ),
         Some(Body::InlineJson { fields }) => {
             let mut expected = serde_json::Map::new();
             for field in fields {
@@ -465,5 +449,31 @@ pub fn emit_decode_fuzz_tests(package: &str, targets: &[FuzzTarget]) -> TokenStr
         const MODELS: u32 = #count;
 
         #(#tests)*
+    }
+}
+
+/// A JSON body of type `ty` decoded from `fixture` in the test's prelude, passed as the
+/// operation's argument (`required`) or through `.body(..)`; returns the body's matchers.
+fn json_body(
+    ty: TokenStream,
+    fixture: &str,
+    required: bool,
+    (prelude, required_args, setters): (
+        &mut Vec<TokenStream>,
+        &mut Vec<TokenStream>,
+        &mut Vec<TokenStream>,
+    ),
+) -> TokenStream {
+    prelude.push(quote! {
+        let body: #ty = serde_json::from_str(#fixture).unwrap();
+    });
+    if required {
+        required_args.push(quote!(body));
+    } else {
+        setters.push(quote!(.body(body)));
+    }
+    quote! {
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Json(serde_json::from_str(#fixture).unwrap()))
     }
 }

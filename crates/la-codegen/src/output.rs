@@ -81,19 +81,14 @@ fn read(path: &Path) -> Result<String, GenError> {
     })
 }
 
-fn cargo_toml(krate: &CrateConfig, uses_shared: bool, shared_crate: &str) -> String {
-    let mut text = header("#");
-    let shared = if uses_shared {
-        format!("{shared_crate}.workspace = true\n")
-    } else {
-        String::new()
-    };
-    let _ = write!(
-        text,
+/// The `[package]` table of a generated crate: its name and description, the rest from the
+/// workspace.
+fn package_section(name: &str, description: &str) -> String {
+    format!(
         r#"
 [package]
 name = "{name}"
-description = "LiveAgent REST API v3 for Rust: {title}."
+description = "{description}"
 version.workspace = true
 edition.workspace = true
 rust-version.workspace = true
@@ -102,7 +97,24 @@ repository.workspace = true
 homepage.workspace = true
 keywords.workspace = true
 categories.workspace = true
+"#
+    )
+}
 
+fn cargo_toml(krate: &CrateConfig, uses_shared: bool, shared_crate: &str) -> String {
+    let mut text = header("#");
+    let shared = if uses_shared {
+        format!("{shared_crate}.workspace = true\n")
+    } else {
+        String::new()
+    };
+    text.push_str(&package_section(
+        &krate.name,
+        &format!("LiveAgent REST API v3 for Rust: {}.", krate.title),
+    ));
+    let _ = write!(
+        text,
+        r#"
 [features]
 default = ["rustls"]
 ## TLS through rustls (the default).
@@ -127,30 +139,20 @@ all-features = true
 
 [lints]
 workspace = true
-"#,
-        name = krate.name,
-        title = krate.title,
+"#
     );
     text
 }
 
 fn shared_cargo_toml(shared_crate: &str) -> String {
     let mut text = header("#");
+    text.push_str(&package_section(
+        shared_crate,
+        "LiveAgent REST API v3 for Rust: the few models shared by several domain crates.",
+    ));
     let _ = write!(
         text,
         r#"
-[package]
-name = "{shared_crate}"
-description = "LiveAgent REST API v3 for Rust: the few models shared by several domain crates."
-version.workspace = true
-edition.workspace = true
-rust-version.workspace = true
-license.workspace = true
-repository.workspace = true
-homepage.workspace = true
-keywords.workspace = true
-categories.workspace = true
-
 [dependencies]
 la-core.workspace = true
 
