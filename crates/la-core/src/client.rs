@@ -85,11 +85,9 @@ impl fmt::Display for Origin {
 /// The validated base URL of the API, such as `https://acme.ladesk.com/api/v3`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaseUrl {
-    url: String,
-    path_start: usize,
+    /// Parsed once: each request's URL starts as a copy of it.
+    url: url::Url,
     origin: Origin,
-    /// The same URL, parsed once: each request's URL starts as a copy of it.
-    parsed: url::Url,
 }
 
 impl BaseUrl {
@@ -138,17 +136,7 @@ impl BaseUrl {
             host,
             port,
         };
-        let mut text = url.as_str().trim_end_matches('/').to_owned();
-        let origin_len = url.origin().ascii_serialization().len();
-        if text.len() < origin_len {
-            text = url.origin().ascii_serialization();
-        }
-        Ok(Self {
-            path_start: origin_len,
-            url: text,
-            origin,
-            parsed: url,
-        })
+        Ok(Self { url, origin })
     }
 
     /// The base URL of a LiveAgent account: `https://{account}.ladesk.com/api/v3`.
@@ -177,12 +165,12 @@ impl BaseUrl {
 
     /// The URL as text, without a trailing slash.
     pub fn as_str(&self) -> &str {
-        &self.url
+        self.url.as_str().trim_end_matches('/')
     }
 
     /// The path part, such as `/api/v3` (empty for a URL without a path).
     pub fn path(&self) -> &str {
-        &self.url[self.path_start..]
+        self.url.path().trim_end_matches('/')
     }
 
     /// The origin the API key is sent to.
@@ -192,13 +180,13 @@ impl BaseUrl {
 
     /// The URL, parsed.
     pub fn url(&self) -> &url::Url {
-        &self.parsed
+        &self.url
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(self.as_str())
     }
 }
 
