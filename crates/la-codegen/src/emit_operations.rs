@@ -207,8 +207,8 @@ fn inputs(op: &Operation) -> Vec<Input> {
         Some(Body::Form { fields }) => {
             inputs.extend(fields.iter().map(|f| body_field_input(f, "form")));
         }
-        Some(Body::Multipart { file_field }) => inputs.push(Input {
-            name: ident(&crate::spec::snake(file_field)),
+        Some(Body::Multipart { file_field, rust }) => inputs.push(Input {
+            name: ident(rust),
             ty: quote!(la_core::FilePart),
             arg: quote!(la_core::FilePart),
             convert: Convert::Identity,
@@ -349,8 +349,8 @@ fn build_body(op: &Operation) -> TokenStream {
                 request = request.form(&form)?;
             });
         }
-        Some(Body::Multipart { file_field }) => {
-            let name = ident(&crate::spec::snake(file_field));
+        Some(Body::Multipart { file_field, rust }) => {
+            let name = ident(rust);
             steps.push(quote! {
                 request = request.multipart(la_core::Multipart::new().file(#file_field, self.#name.clone()));
             });

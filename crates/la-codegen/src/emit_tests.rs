@@ -214,7 +214,7 @@ fn emit_operation_test(
                 .match_body(Matcher::AllOf(vec![#(#matchers),*]))
             }
         }
-        Some(Body::Multipart { file_field }) => {
+        Some(Body::Multipart { file_field, .. }) => {
             required_args.push(quote!(la_core::FilePart::new(
                 #FILE_CONTENT.as_bytes().to_vec(),
                 "report.txt",

@@ -107,6 +107,8 @@ pub enum Body {
     Multipart {
         /// The name of the file part.
         file_field: String,
+        /// The Rust name of the file part.
+        rust: String,
     },
 }
 
@@ -600,6 +602,7 @@ fn read_body(body: &Value, op_id: &str) -> Result<Body, GenError> {
             match (binary.as_slice(), properties.len()) {
                 ([file_field], 1) => Ok(Body::Multipart {
                     file_field: (*file_field).clone(),
+                    rust: snake(file_field),
                 }),
                 _ => Err(GenError::Spec(format!(
                     "{what}: only a multipart body with exactly one binary part is supported"
@@ -678,7 +681,7 @@ fn read_operation(path: &str, method: &str, op: &Value) -> Result<Operation, Gen
         Some(Body::Form { fields }) | Some(Body::InlineJson { fields }) => {
             fields.iter().map(|f| f.rust.as_str()).collect()
         }
-        Some(Body::Multipart { file_field }) => vec![file_field.as_str()],
+        Some(Body::Multipart { rust, .. }) => vec![rust.as_str()],
         Some(Body::Model { .. } | Body::FreeForm { .. }) => vec!["body"],
         None => vec![],
     };

@@ -286,27 +286,25 @@ impl Request {
                 .and_then(|rest| rest.strip_prefix(name))
                 .is_some_and(|rest| rest.starts_with('}'))
         };
-        if !self
-            .path
-            .match_indices('{')
-            .any(|(i, _)| is_placeholder(&self.path[i..]))
-        {
-            return Err(Error::invalid_request(format!(
-                "the path {} has no parameter `{name}`",
-                self.path_template
-            )));
-        }
         let mut path = String::with_capacity(self.path.len() + value.len() * 3);
         let mut rest = self.path.as_str();
+        let mut filled = false;
         while let Some(i) = rest.find('{') {
             path.push_str(&rest[..i]);
             if is_placeholder(&rest[i..]) {
                 path.extend(utf8_percent_encode(&value, PATH_SEGMENT));
                 rest = &rest[i + name.len() + 2..];
+                filled = true;
             } else {
                 path.push('{');
                 rest = &rest[i + 1..];
             }
+        }
+        if !filled {
+            return Err(Error::invalid_request(format!(
+                "the path {} has no parameter `{name}`",
+                self.path_template
+            )));
         }
         path.push_str(rest);
         self.path = path;
