@@ -13,7 +13,7 @@ use tower::util::{BoxCloneSyncService, option_layer};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 use crate::body::Body;
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, Target};
 use crate::request::Request;
 use crate::response::{self, Decoded};
 use crate::stack::auth::{ApiKey, AuthLayer};
@@ -706,17 +706,14 @@ impl Client {
 
     /// Sends a request; also returns what is needed to describe a failure later (cheap clones,
     /// so that no text is formatted for requests that succeed).
-    async fn send_inner(
-        &self,
-        request: Request,
-    ) -> Result<(http::Response<Bytes>, (http::Method, http::Uri)), Error> {
+    async fn send_inner(&self, request: Request) -> Result<(http::Response<Bytes>, Target), Error> {
         let request = request.into_http(&self.inner.base)?;
-        let target = (request.method().clone(), request.uri().clone());
+        let target = Target::of(&request);
         let response = self.inner.service.clone().oneshot(request).await?;
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.map_err(|source| Error::Transport {
             kind: crate::error::TransportKind::Body,
-            context: crate::error::RequestContext::new(target.0.clone(), target.1.path()),
+            context: target.context(),
             source,
         })?;
         Ok((http::Response::from_parts(parts, bytes), target))
@@ -733,12 +730,8 @@ impl Client {
         &self,
         request: Request,
     ) -> Result<Decoded<T>, Error> {
-        let (response, (method, uri)) = self.send_inner(request).await?;
-        response::decode_with(
-            || crate::error::RequestContext::new(method, uri.path()),
-            response,
-            Some(&self.inner.key),
-        )
+        let (response, target) = self.send_inner(request).await?;
+        response::decode_with(|| target.context(), response, Some(&self.inner.key))
     }
 }
 

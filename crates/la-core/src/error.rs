@@ -49,6 +49,29 @@ impl fmt::Display for RequestContext {
     }
 }
 
+/// The method and URI of a request, kept as cheap clones (reference counts) so that a
+/// [`RequestContext`] is built, with its text, only when there is an error to describe.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    method: Method,
+    uri: http::Uri,
+}
+
+impl Target {
+    /// The target of an `http::Request`.
+    pub(crate) fn of<B>(request: &http::Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+        }
+    }
+
+    /// The request's context, for an error.
+    pub(crate) fn context(&self) -> RequestContext {
+        RequestContext::new(self.method.clone(), self.uri.path())
+    }
+}
+
 /// Which timeout expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

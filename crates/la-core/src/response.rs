@@ -60,7 +60,7 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
             value,
         });
     }
-    let value = decode_json(&context(), parts.status, &parts.headers, &body, key)?;
+    let value = decode_described(&context(), parts.status, &parts.headers, &body, key)?;
     Ok(Decoded {
         status: parts.status,
         headers: parts.headers,
@@ -87,9 +87,20 @@ pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],
     key: Option<&ApiKey>,
 ) -> Result<T, Error> {
-    if let Some(value) = decode_fast(body) {
-        return Ok(value);
+    match decode_fast(body) {
+        Some(value) => Ok(value),
+        None => decode_described(context, status, headers, body, key),
     }
+}
+
+/// Decodes with the JSON path tracked, to describe why the plain decoder failed.
+fn decode_described<T: DeserializeOwned>(
+    context: &RequestContext,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    key: Option<&ApiKey>,
+) -> Result<T, Error> {
     let is_blank = body.iter().all(u8::is_ascii_whitespace);
     let input: &[u8] = if is_blank { b"null" } else { body };
     let mut deserializer = serde_json::Deserializer::from_slice(input);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::error::{Error, RequestContext, TimeoutKind};
+use crate::error::{Error, Target, TimeoutKind};
 
 /// A layer that fails a call with [`Error::Timeout`] when it takes longer than a duration.
 #[derive(Clone, Copy, Debug)]
@@ -68,8 +68,8 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // Cheap clones (reference counts); the error's text is built only if the timer fires.
-        let target = Some((request.method().clone(), request.uri().clone()));
+        // The error's text is built only if the timer fires.
+        let target = Target::of(&request);
         TimeoutFuture {
             inner: self.inner.call(request),
             sleep: tokio::time::sleep(self.after),
@@ -89,7 +89,7 @@ pin_project! {
         sleep: tokio::time::Sleep,
         after: Duration,
         kind: TimeoutKind,
-        target: Option<(http::Method, http::Uri)>,
+        target: Target,
     }
 }
 
@@ -108,10 +108,7 @@ where
             Poll::Ready(()) => Poll::Ready(Err(Error::Timeout {
                 kind: *this.kind,
                 after: *this.after,
-                context: match this.target.take() {
-                    Some((method, uri)) => RequestContext::new(method, uri.path()),
-                    None => RequestContext::new(http::Method::GET, ""),
-                },
+                context: this.target.context(),
             })),
             Poll::Pending => Poll::Pending,
         }

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 
 use crate::body::Body;
-use crate::error::{BoxError, Error, RequestContext, TransportKind};
+use crate::error::{BoxError, Error, RequestContext, Target, TransportKind};
 use crate::request::TargetUrl;
 
 /// The default limit on the size of one response body: 32 MiB.
@@ -121,26 +121,6 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
                 .map_err(|e| map_reqwest_error(e, target.context()))?;
             read_response(response, limit, &target).await
         })
-    }
-}
-
-/// The method and URL of a request, kept (as cheap clones) to describe a failure: the error's
-/// text is built only when there is an error.
-struct Target {
-    method: http::Method,
-    uri: http::Uri,
-}
-
-impl Target {
-    fn of<B>(request: &http::Request<B>) -> Self {
-        Self {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-        }
-    }
-
-    fn context(&self) -> RequestContext {
-        RequestContext::new(self.method.clone(), self.uri.path())
     }
 }
 
