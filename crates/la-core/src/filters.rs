@@ -195,10 +195,17 @@ impl Filters {
         operator: Operator,
         value: impl Into<FilterValue>,
     ) -> Self {
+        let column = column.into();
+        let value = match value.into().0 {
+            Value::Null => Err(format!(
+                "the value for `{column}` is a number that is not finite"
+            )),
+            value => Ok(value),
+        };
         self.conditions.push(Condition {
-            column: column.into(),
+            column,
             operator,
-            value: Ok(value.into().0),
+            value,
         });
         self
     }
@@ -271,15 +278,8 @@ impl Filters {
             if condition.column.trim().is_empty() {
                 return Err(refuse("a column name is empty".to_owned()));
             }
-            match &condition.value {
-                Err(problem) => return Err(refuse(problem.clone())),
-                Ok(Value::Null) => {
-                    return Err(refuse(format!(
-                        "the value for `{}` is a number that is not finite",
-                        condition.column
-                    )));
-                }
-                Ok(_) => {}
+            if let Err(problem) = &condition.value {
+                return Err(refuse(problem.clone()));
             }
             if let Operator::Other(text) = &condition.operator
                 && text.trim().is_empty()

@@ -113,7 +113,6 @@ enum Position {
 struct State {
     client: Client,
     request: Request,
-    style: PageStyle,
     per_page: u32,
     position: Position,
 }
@@ -151,35 +150,32 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
     let next = if items.is_empty() {
         None
     } else {
-        match (state.style, &this) {
-            (PageStyle::Numbered, Some(PageToken::Number(n))) => {
+        // A numbered listing always holds a page number; a cursor listing never does.
+        match &this {
+            Some(PageToken::Number(n)) => {
                 let full = items.len() as u64 >= u64::from(state.per_page);
                 full.then(|| PageToken::Number(n + 1))
             }
-            _ => match next_cursor(&decoded.headers) {
-                Err(message) => {
-                    return Err(Error::Decode {
-                        context: state.request.context(state.client.base_url()),
-                        status: decoded.status,
-                        content_type: None,
-                        json_path: ".".to_owned(),
-                        message,
-                    });
-                }
-                Ok(Some(cursor)) if this == Some(PageToken::Cursor(cursor.clone())) => {
-                    return Err(Error::Decode {
-                        context: state.request.context(state.client.base_url()),
-                        status: decoded.status,
-                        content_type: None,
-                        json_path: ".".to_owned(),
-                        message: state.client.key().redact(&format!(
+            _ => {
+                let cursor_error = |message| Error::Decode {
+                    context: state.request.context(state.client.base_url()),
+                    status: decoded.status,
+                    content_type: None,
+                    json_path: ".".to_owned(),
+                    message,
+                };
+                match next_cursor(&decoded.headers) {
+                    Err(message) => return Err(cursor_error(message)),
+                    Ok(Some(cursor)) if matches!(&this, Some(PageToken::Cursor(given)) if *given == cursor) =>
+                    {
+                        return Err(cursor_error(state.client.key().redact(&format!(
                             "the server returned the cursor it was given ({cursor}); \
                              stopping to avoid an endless loop"
-                        )),
-                    });
+                        ))));
+                    }
+                    Ok(cursor) => cursor.map(PageToken::Cursor),
                 }
-                Ok(cursor) => cursor.map(PageToken::Cursor),
-            },
+            }
         }
     };
     if let Some(token) = &next {
@@ -222,7 +218,6 @@ where
     let state = State {
         client,
         request,
-        style,
         per_page,
         position: Position::At(start),
     };

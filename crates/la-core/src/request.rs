@@ -62,10 +62,11 @@ pub struct RequestMeta {
     pub idempotency: Idempotency,
 }
 
-impl RequestMeta {
-    /// Whether a failure after which the server may have acted can be retried.
-    pub fn is_idempotent(&self, method: &Method) -> bool {
-        match self.idempotency {
+impl Idempotency {
+    /// Whether a `method` request treated this way may be retried after a failure after which
+    /// the server may have acted.
+    pub fn is_idempotent(self, method: &Method) -> bool {
+        match self {
             Idempotency::Idempotent => true,
             Idempotency::Never => false,
             Idempotency::ByMethod => matches!(
@@ -73,6 +74,13 @@ impl RequestMeta {
                 Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
             ),
         }
+    }
+}
+
+impl RequestMeta {
+    /// Whether a failure after which the server may have acted can be retried.
+    pub fn is_idempotent(&self, method: &Method) -> bool {
+        self.idempotency.is_idempotent(method)
     }
 }
 

@@ -54,12 +54,7 @@ impl ApiKey {
 
     /// Replaces every occurrence of the key in `text` with `[REDACTED]`.
     pub fn redact(&self, text: &str) -> String {
-        let key = self.expose();
-        if text.contains(key) {
-            text.replace(key, "[REDACTED]")
-        } else {
-            text.to_owned()
-        }
+        text.replace(self.expose(), "[REDACTED]")
     }
 }
 

@@ -158,7 +158,6 @@ impl Clock for TokioClock {
 /// The in-process limiter: GCRA from the `governor` crate.
 pub struct LocalLimiter {
     limit: RateLimit,
-    clock: TokioClock,
     inner: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>,
 }
 
@@ -171,11 +170,9 @@ impl LocalLimiter {
         let quota = Quota::with_period(limit.interval())
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(limit.burst);
-        let clock = TokioClock::default();
         Self {
             limit,
-            inner: RateLimiter::direct_with_clock(quota, clock.clone()),
-            clock,
+            inner: RateLimiter::direct_with_clock(quota, TokioClock::default()),
         }
     }
 
@@ -187,7 +184,7 @@ impl LocalLimiter {
     /// Takes a token now, or tells how long until one is free.
     pub fn try_acquire(&self) -> Result<(), Denied> {
         self.inner.check().map_err(|not_until| Denied {
-            retry_after: not_until.wait_time_from(self.clock.now()),
+            retry_after: not_until.wait_time_from(self.inner.clock().now()),
         })
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! What is retried:
 //!
-//! | outcome | GET, HEAD, PUT, DELETE (or marked idempotent) | POST, PATCH |
+//! | outcome | GET, HEAD, PUT, DELETE, OPTIONS (or marked idempotent) | POST, PATCH |
 //! |---|---|---|
 //! | connection never established | yes | yes |
 //! | 429 Too Many Requests | yes | yes (the server did not act) |
@@ -346,21 +346,16 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         result: &mut Result<http::Response<Body>, Error>,
     ) -> Option<Self::Future> {
         self.attempts += 1;
-        let meta = request.extensions().get::<RequestMeta>();
+        // A request built without `Request::into_http` is treated by its method.
+        let idempotency = request
+            .extensions()
+            .get::<RequestMeta>()
+            .map_or(Idempotency::ByMethod, |meta| meta.idempotency);
         let (class, retry_after) = classify(result);
         let allowed = match class {
             Retryable::No => false,
-            Retryable::Always => meta.is_none_or(|m| m.idempotency != Idempotency::Never),
-            Retryable::IfIdempotent => match meta {
-                Some(meta) => meta.is_idempotent(request.method()),
-                None => matches!(
-                    *request.method(),
-                    http::Method::GET
-                        | http::Method::HEAD
-                        | http::Method::PUT
-                        | http::Method::DELETE
-                ),
-            },
+            Retryable::Always => idempotency != Idempotency::Never,
+            Retryable::IfIdempotent => idempotency.is_idempotent(request.method()),
         };
         if !allowed || self.attempts >= self.config.max_attempts {
             return None;
