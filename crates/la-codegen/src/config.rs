@@ -56,9 +56,14 @@ impl Config {
     }
 }
 
+/// The Rust name of the crate named `name`, such as `la_tickets` for `la-tickets`.
+pub fn crate_ident(name: &str) -> String {
+    name.replace('-', "_")
+}
+
 impl CrateConfig {
     /// The crate's Rust name, such as `la_tickets`.
     pub fn ident(&self) -> String {
-        self.name.replace('-', "_")
+        crate_ident(&self.name)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use crate::config::crate_ident;
 use crate::spec::{Api, EnumDef, FieldType, Scalar, Schema, is_keyword};
 
 /// An identifier for a Rust name, raw when it is a keyword (`type` → `r#type`).
@@ -327,7 +328,7 @@ pub fn emit_models_module(
     let reexports = if shared.is_empty() {
         quote!()
     } else {
-        let krate = format_ident!("{}", shared_crate.replace('-', "_"));
+        let krate = format_ident!("{}", crate_ident(shared_crate));
         let names = shared.iter().map(|n| format_ident!("{}", n));
         quote! {
             pub use #krate::models::{#(#names),*};

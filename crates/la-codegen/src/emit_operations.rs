@@ -269,24 +269,6 @@ fn build_body(op: &Operation) -> TokenStream {
         };
         steps.push(step);
     }
-    let field_steps = |fields: &[BodyField], push: &dyn Fn(&str, TokenStream) -> TokenStream| {
-        fields
-            .iter()
-            .map(|f| {
-                let name = ident(&f.rust);
-                if f.required {
-                    push(&f.wire, quote!(self.#name))
-                } else {
-                    let push = push(&f.wire, quote!(value));
-                    quote! {
-                        if let Some(value) = &self.#name {
-                            #push
-                        }
-                    }
-                }
-            })
-            .collect::<Vec<_>>()
-    };
     match &op.body {
         None => {}
         Some(Body::Model { required: true, .. }) => steps.push(quote! {
@@ -310,9 +292,18 @@ fn build_body(op: &Operation) -> TokenStream {
             }
         }),
         Some(Body::InlineJson { fields }) => {
-            let pushes = field_steps(fields, &|wire, value| {
-                quote! {
-                    body.insert(#wire.to_owned(), la_core::__private::serde_json::json!(#value));
+            let pushes = fields.iter().map(|f| {
+                let (wire, name) = (&f.wire, ident(&f.rust));
+                if f.required {
+                    quote! {
+                        body.insert(#wire.to_owned(), la_core::__private::serde_json::json!(self.#name));
+                    }
+                } else {
+                    quote! {
+                        if let Some(value) = &self.#name {
+                            body.insert(#wire.to_owned(), la_core::__private::serde_json::json!(value));
+                        }
+                    }
                 }
             });
             steps.push(quote! {

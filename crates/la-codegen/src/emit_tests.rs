@@ -85,6 +85,27 @@ fn response_fixture(api: &Api, op: &Operation) -> String {
     }
 }
 
+/// How a test calls the operation: the statements before the call, the handle method's
+/// arguments and the builder's setters.
+#[derive(Default)]
+struct Call {
+    prelude: Vec<TokenStream>,
+    required_args: Vec<TokenStream>,
+    setters: Vec<TokenStream>,
+}
+
+impl Call {
+    /// Supplies the input `name` with `value`: as an argument of the handle method when it is
+    /// `required`, through its setter otherwise.
+    fn supply(&mut self, name: &proc_macro2::Ident, required: bool, value: TokenStream) {
+        if required {
+            self.required_args.push(value);
+        } else {
+            self.setters.push(quote!(.#name(#value)));
+        }
+    }
+}
+
 fn emit_operation_test(
     api: &Api,
     krate: &CrateLayout<'_>,
@@ -92,17 +113,15 @@ fn emit_operation_test(
     op: &Operation,
 ) -> TokenStream {
     let krate_ident = format_ident!("{}", krate.config.ident());
-    let test_name = format_ident!("{}", op.rust.trim_start_matches("r#"));
+    let test_name = format_ident!("{}", op.rust);
     let module_ident = format_ident!("{}", module);
     let method_ident = ident(&op.rust);
     let builder = builder_name(op);
 
     let mut path = format!("/api/v3{}", op.path);
-    let mut required_args = Vec::new();
-    let mut setters = Vec::new();
+    let mut call = Call::default();
     let mut query_matchers = Vec::new();
     let mut header_matchers = Vec::new();
-    let mut prelude = Vec::new();
 
     for param in &op.params {
         let name = ident(&param.rust);
@@ -110,11 +129,7 @@ fn emit_operation_test(
             (ParamType::Filters, _) => {
                 let expected = r#"[["status","=","N"]]"#;
                 let value = quote!(la_core::filters::Filters::conditions().eq("status", "N"));
-                if param.required {
-                    required_args.push(value);
-                } else {
-                    setters.push(quote!(.#name(#value)));
-                }
+                call.supply(&name, param.required, value);
                 let wire = &param.wire;
                 query_matchers.push(quote!(Matcher::UrlEncoded(#wire.into(), #expected.into())));
             }
@@ -124,7 +139,7 @@ fn emit_operation_test(
                     other => vec![sample_scalar(*other, &param.wire); 2],
                 };
                 let literals = values.iter().map(literal);
-                setters.push(quote!(.#name([#(#literals),*])));
+                call.setters.push(quote!(.#name([#(#literals),*])));
                 for value in &values {
                     let pattern = format!(
                         "(^|&){}={}(&|$)",
@@ -137,11 +152,7 @@ fn emit_operation_test(
             (ParamType::Scalar(scalar), location) => {
                 let value = sample_scalar(*scalar, &param.wire);
                 let lit = literal(&value);
-                if param.required {
-                    required_args.push(lit);
-                } else {
-                    setters.push(quote!(.#name(#lit)));
-                }
+                call.supply(&name, param.required, lit);
                 let wire = &param.wire;
                 let text = wire_text(&value);
                 match location {
@@ -167,26 +178,20 @@ fn emit_operation_test(
                 quote!(#krate_ident::models::#ty),
                 &model_value(api, schema, 0).to_string(),
                 *required,
-                (&mut prelude, &mut required_args, &mut setters),
+                &mut call,
             )
         }
         Some(Body::FreeForm { required }) => json_body(
             quote!(la_core::de::JsonObject),
             r#"{"key":"value","count":3}"#,
             *required,
-            (&mut prelude, &mut required_args, &mut setters),
+            &mut call,
         ),
         Some(Body::InlineJson { fields }) => {
             let mut expected = serde_json::Map::new();
             for field in fields {
                 let value = sample_scalar(field.ty, &field.wire);
-                let lit = literal(&value);
-                let name = ident(&field.rust);
-                if field.required {
-                    required_args.push(lit);
-                } else {
-                    setters.push(quote!(.#name(#lit)));
-                }
+                call.supply(&ident(&field.rust), field.required, literal(&value));
                 expected.insert(field.wire.clone(), value);
             }
             let expected = Value::Object(expected).to_string();
@@ -199,13 +204,7 @@ fn emit_operation_test(
             let mut matchers = Vec::new();
             for field in fields {
                 let value = sample_scalar(field.ty, &field.wire);
-                let lit = literal(&value);
-                let name = ident(&field.rust);
-                if field.required {
-                    required_args.push(lit);
-                } else {
-                    setters.push(quote!(.#name(#lit)));
-                }
+                call.supply(&ident(&field.rust), field.required, literal(&value));
                 let (wire, text) = (&field.wire, wire_text(&value));
                 matchers.push(quote!(Matcher::UrlEncoded(#wire.into(), #text.into())));
             }
@@ -215,7 +214,7 @@ fn emit_operation_test(
             }
         }
         Some(Body::Multipart { file_field, .. }) => {
-            required_args.push(quote!(la_core::FilePart::new(
+            call.required_args.push(quote!(la_core::FilePart::new(
                 #FILE_CONTENT.as_bytes().to_vec(),
                 "report.txt",
                 "text/plain"
@@ -239,6 +238,11 @@ fn emit_operation_test(
     };
     let method = &op.method;
     let response = response_fixture(api, op);
+    let Call {
+        prelude,
+        required_args,
+        setters,
+    } = call;
     quote! {
         #[tokio::test]
         async fn #test_name() {
@@ -454,24 +458,11 @@ pub fn emit_decode_fuzz_tests(package: &str, targets: &[FuzzTarget]) -> TokenStr
 
 /// A JSON body of type `ty` decoded from `fixture` in the test's prelude, passed as the
 /// operation's argument (`required`) or through `.body(..)`; returns the body's matchers.
-fn json_body(
-    ty: TokenStream,
-    fixture: &str,
-    required: bool,
-    (prelude, required_args, setters): (
-        &mut Vec<TokenStream>,
-        &mut Vec<TokenStream>,
-        &mut Vec<TokenStream>,
-    ),
-) -> TokenStream {
-    prelude.push(quote! {
+fn json_body(ty: TokenStream, fixture: &str, required: bool, call: &mut Call) -> TokenStream {
+    call.prelude.push(quote! {
         let body: #ty = serde_json::from_str(#fixture).unwrap();
     });
-    if required {
-        required_args.push(quote!(body));
-    } else {
-        setters.push(quote!(.body(body)));
-    }
+    call.supply(&format_ident!("body"), required, quote!(body));
     quote! {
         .match_header("content-type", "application/json")
         .match_body(Matcher::Json(serde_json::from_str(#fixture).unwrap()))

@@ -71,14 +71,21 @@ fn field_refs(ty: &FieldType, schemas: &mut Vec<String>, enums: &mut Vec<String>
 impl<'a> Layout<'a> {
     /// Assigns everything.
     pub fn new(api: &'a Api, config: &'a Config) -> Result<Self, GenError> {
-        // Schemas and enums reachable from each crate's operations.
+        // The operations of each tag, sorted by operationId.
+        let mut tag_operations: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
+        for op in &api.operations {
+            tag_operations.entry(op.tag.as_str()).or_default().push(op);
+        }
+        // Schemas and enums reachable from each crate's operations, and the schemas using
+        // each enum.
         let mut schema_users: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         let mut enum_users: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+        let mut enum_schemas: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (index, krate) in config.crates.iter().enumerate() {
-            let mut stack: Vec<String> = api
-                .operations
+            let mut stack: Vec<String> = tag_operations
                 .iter()
-                .filter(|op| krate.tags.contains(&op.tag))
+                .filter(|(tag, _)| krate.tags.iter().any(|t| t == *tag))
+                .flat_map(|(_, ops)| ops.iter().copied())
                 .flat_map(direct_schemas)
                 .collect();
             let mut seen = BTreeSet::new();
@@ -94,7 +101,8 @@ impl<'a> Layout<'a> {
                     field_refs(&field.ty, &mut stack, &mut enums);
                 }
                 for e in enums {
-                    enum_users.entry(e).or_default().insert(index);
+                    enum_users.entry(e.clone()).or_default().insert(index);
+                    enum_schemas.entry(e).or_default().insert(name.clone());
                 }
                 schema_users.entry(name).or_default().insert(index);
             }
@@ -105,20 +113,16 @@ impl<'a> Layout<'a> {
             .map(|(name, _)| name.clone())
             .collect();
         // An enum is shared when several crates use it or a shared schema does.
-        let mut shared_enums: BTreeSet<String> = enum_users
+        let shared_enums: BTreeSet<String> = enum_users
             .iter()
-            .filter(|(_, users)| users.len() > 1)
+            .filter(|(name, users)| {
+                users.len() > 1
+                    || enum_schemas
+                        .get(*name)
+                        .is_some_and(|schemas| !schemas.is_disjoint(&shared_schemas))
+            })
             .map(|(name, _)| name.clone())
             .collect();
-        for name in &shared_schemas {
-            if let Some(schema) = api.schemas.get(name) {
-                let (mut s, mut e) = (Vec::new(), Vec::new());
-                for field in &schema.fields {
-                    field_refs(&field.ty, &mut s, &mut e);
-                }
-                shared_enums.extend(e);
-            }
-        }
         for name in api.schemas.keys() {
             if !schema_users.contains_key(name) {
                 return Err(GenError::Spec(format!(
@@ -149,8 +153,10 @@ impl<'a> Layout<'a> {
                 .collect();
             let mut tags = Vec::new();
             for tag in &krate.tags {
-                let operations: Vec<&Operation> =
-                    api.operations.iter().filter(|op| &op.tag == tag).collect();
+                let operations = tag_operations
+                    .get(tag.as_str())
+                    .cloned()
+                    .unwrap_or_default();
                 if operations.is_empty() {
                     return Err(GenError::Config(format!("tag {tag} has no operations")));
                 }

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use crate::GenError;
-use crate::config::{Config, CrateConfig};
+use crate::config::{Config, CrateConfig, crate_ident};
 use crate::emit_models::emit_models_module;
 use crate::emit_operations::{emit_crate_root, emit_tag_module};
 use crate::emit_tests::{
@@ -171,6 +171,54 @@ fn line_count(text: &str) -> usize {
     text.lines().count()
 }
 
+/// The models of one crate: its own schemas and enums, and the shared ones it re-exports.
+struct ModelSet<'a> {
+    /// The package name, such as `la-tickets`.
+    package: &'a str,
+    /// Schemas the crate defines.
+    schemas: &'a BTreeSet<String>,
+    /// Enums the crate defines.
+    enums: &'a BTreeSet<String>,
+    /// Shared schemas and enums it re-exports.
+    shared: &'a BTreeSet<String>,
+    /// Whether one of its operations answers with a free-form object.
+    free_form: bool,
+}
+
+/// Adds a crate's model files: `src/generated/models.rs`, `tests/enums.rs` when it defines
+/// enums and `tests/decode_fuzz.rs` when it has fuzz targets.
+fn insert_model_files(
+    files: &mut Files,
+    api: &Api,
+    config: &Config,
+    set: ModelSet<'_>,
+) -> Result<(), GenError> {
+    let dir = format!("crates/{}", set.package);
+    let path = format!("{dir}/src/generated/models.rs");
+    let models = emit_models_module(
+        api,
+        set.schemas,
+        set.enums,
+        set.shared,
+        &config.shared_crate,
+    );
+    files.insert(path.clone(), render(&path, models)?);
+    let krate = format_ident!("{}", crate_ident(set.package));
+    let models_path = quote!(#krate::models);
+    if !set.enums.is_empty() {
+        let path = format!("{dir}/tests/enums.rs");
+        let tests = emit_enum_tests(api, set.enums, models_path.clone());
+        files.insert(path.clone(), render(&path, tests)?);
+    }
+    let targets = fuzz_targets(api, set.schemas, set.enums, set.free_form, &models_path);
+    if !targets.is_empty() {
+        let path = format!("{dir}/tests/decode_fuzz.rs");
+        let tests = emit_decode_fuzz_tests(set.package, &targets);
+        files.insert(path.clone(), render(&path, tests)?);
+    }
+    Ok(())
+}
+
 /// Generates every file.
 pub fn generate(root: &Path) -> Result<Files, GenError> {
     let config = Config::parse(&read(&root.join(CONFIG_PATH))?)?;
@@ -187,16 +235,6 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
         format!("{shared_dir}/Cargo.toml"),
         shared_cargo_toml(&config.shared_crate),
     );
-    let none = BTreeSet::new();
-    let path = format!("{shared_dir}/src/generated/models.rs");
-    let models = emit_models_module(
-        &api,
-        &layout.shared_schemas,
-        &layout.shared_enums,
-        &none,
-        &config.shared_crate,
-    );
-    files.insert(path.clone(), render(&path, models)?);
     let path = format!("{shared_dir}/src/generated/mod.rs");
     files.insert(
         path.clone(),
@@ -208,25 +246,19 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
             },
         )?,
     );
-    if !layout.shared_enums.is_empty() {
-        let path = format!("{shared_dir}/tests/enums.rs");
-        let shared_ident = quote::format_ident!("{}", config.shared_crate.replace('-', "_"));
-        let tests = emit_enum_tests(&api, &layout.shared_enums, quote!(#shared_ident::models));
-        files.insert(path.clone(), render(&path, tests)?);
-    }
-    let shared_ident = quote::format_ident!("{}", config.shared_crate.replace('-', "_"));
-    let targets = fuzz_targets(
+    let none = BTreeSet::new();
+    insert_model_files(
+        &mut files,
         &api,
-        &layout.shared_schemas,
-        &layout.shared_enums,
-        false,
-        &quote!(#shared_ident::models),
-    );
-    if !targets.is_empty() {
-        let path = format!("{shared_dir}/tests/decode_fuzz.rs");
-        let tests = emit_decode_fuzz_tests(&config.shared_crate, &targets);
-        files.insert(path.clone(), render(&path, tests)?);
-    }
+        &config,
+        ModelSet {
+            package: &config.shared_crate,
+            schemas: &layout.shared_schemas,
+            enums: &layout.shared_enums,
+            shared: &none,
+            free_form: false,
+        },
+    )?;
 
     // The domain crates.
     for krate in &layout.crates {
@@ -237,15 +269,23 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
         );
         let path = format!("{dir}/src/generated/mod.rs");
         files.insert(path.clone(), render(&path, emit_crate_root(krate))?);
-        let path = format!("{dir}/src/generated/models.rs");
-        let models = emit_models_module(
+        let free_form = krate
+            .tags
+            .iter()
+            .flat_map(|tag| tag.operations.iter())
+            .any(|op| op.response == crate::spec::Response::FreeForm);
+        insert_model_files(
+            &mut files,
             &api,
-            &krate.schemas,
-            &krate.enums,
-            &krate.shared,
-            &config.shared_crate,
-        );
-        files.insert(path.clone(), render(&path, models)?);
+            &config,
+            ModelSet {
+                package: &krate.config.name,
+                schemas: &krate.schemas,
+                enums: &krate.enums,
+                shared: &krate.shared,
+                free_form,
+            },
+        )?;
         for tag in &krate.tags {
             let path = format!("{dir}/src/generated/{}.rs", tag.module);
             files.insert(path.clone(), render(&path, emit_tag_module(tag, &config))?);
@@ -255,30 +295,6 @@ pub fn generate(root: &Path) -> Result<Files, GenError> {
             path.clone(),
             render(&path, emit_operations_tests(&api, krate))?,
         );
-        if !krate.enums.is_empty() {
-            let path = format!("{dir}/tests/enums.rs");
-            let ident = quote::format_ident!("{}", krate.config.ident());
-            let tests = emit_enum_tests(&api, &krate.enums, quote!(#ident::models));
-            files.insert(path.clone(), render(&path, tests)?);
-        }
-        let ident = quote::format_ident!("{}", krate.config.ident());
-        let free_form = krate
-            .tags
-            .iter()
-            .flat_map(|tag| tag.operations.iter())
-            .any(|op| op.response == crate::spec::Response::FreeForm);
-        let targets = fuzz_targets(
-            &api,
-            &krate.schemas,
-            &krate.enums,
-            free_form,
-            &quote!(#ident::models),
-        );
-        if !targets.is_empty() {
-            let path = format!("{dir}/tests/decode_fuzz.rs");
-            let tests = emit_decode_fuzz_tests(&krate.config.name, &targets);
-            files.insert(path.clone(), render(&path, tests)?);
-        }
     }
 
     let summary = summary(&api, &layout, &config, &files);

@@ -340,6 +340,23 @@ impl Api {
     }
 }
 
+/// A JSON object of the spec.
+type Object = serde_json::Map<String, Value>;
+
+/// The property names an object schema requires, and its properties (`None` when it has none).
+fn required_and_properties<'a>(
+    schema: &'a Value,
+    what: &str,
+) -> Result<(BTreeSet<&'a str>, Option<&'a Object>), GenError> {
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let properties = schema.get("properties").map(|p| obj(p, what)).transpose()?;
+    Ok((required, properties))
+}
+
 fn read_schemas(
     spec: &Value,
     enums: &mut EnumCollector<'_>,
@@ -352,20 +369,10 @@ fn read_schemas(
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(GenError::Spec(format!("schema {name} is not an object")));
         }
-        let required: BTreeSet<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let (required, properties) = required_and_properties(schema, name)?;
         let mut fields = Vec::new();
-        let empty = serde_json::Map::new();
-        let properties = schema
-            .get("properties")
-            .map(|p| obj(p, name))
-            .transpose()?
-            .unwrap_or(&empty);
         let mut rust_names = BTreeSet::new();
-        for (wire, property) in properties {
+        for (wire, property) in properties.into_iter().flatten() {
             let place = format!("{name}.{wire}");
             let ty = field_type(property, &place, enums)?;
             let rust = snake(wire);
@@ -539,21 +546,15 @@ fn read_param(param: &Value, op_id: &str) -> Result<Param, GenError> {
 }
 
 fn body_fields(schema: &Value, what: &str) -> Result<Vec<BodyField>, GenError> {
-    let required: BTreeSet<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let (required, properties) = required_and_properties(schema, what)?;
     let mut fields = Vec::new();
-    if let Some(properties) = schema.get("properties") {
-        for (wire, property) in obj(properties, what)? {
-            fields.push(BodyField {
-                wire: wire.clone(),
-                rust: snake(wire),
-                ty: scalar_of(property, &format!("{what}.{wire}"))?,
-                required: required.contains(wire.as_str()),
-            });
-        }
+    for (wire, property) in properties.into_iter().flatten() {
+        fields.push(BodyField {
+            wire: wire.clone(),
+            rust: snake(wire),
+            ty: scalar_of(property, &format!("{what}.{wire}"))?,
+            required: required.contains(wire.as_str()),
+        });
     }
     Ok(fields)
 }
@@ -658,20 +659,21 @@ fn read_operation(path: &str, method: &str, op: &Value) -> Result<Operation, Gen
         })
         .transpose()?
         .unwrap_or_default();
-    // Path parameters in the order of the template, then the rest by wire name.
-    let position = |p: &Param| match p.location {
-        Location::Path => path.find(&format!("{{{}}}", p.wire)).unwrap_or(usize::MAX),
-        _ => usize::MAX,
-    };
-    params.sort_by(|a, b| (position(a), &a.wire).cmp(&(position(b), &b.wire)));
-    for p in params.iter().filter(|p| p.location == Location::Path) {
-        if !path.contains(&format!("{{{}}}", p.wire)) {
-            return Err(GenError::Spec(format!(
-                "{id}: path parameter {} not in {path}",
-                p.wire
-            )));
-        }
+    // Path parameters in the order of the template, then the rest by wire name; a path
+    // parameter missing from the template is an error.
+    params.sort_by(|a, b| a.wire.cmp(&b.wire));
+    let mut positioned = Vec::with_capacity(params.len());
+    for p in params {
+        let position = match p.location {
+            Location::Path => path.find(&format!("{{{}}}", p.wire)).ok_or_else(|| {
+                GenError::Spec(format!("{id}: path parameter {} not in {path}", p.wire))
+            })?,
+            _ => usize::MAX,
+        };
+        positioned.push((position, p));
     }
+    positioned.sort_by_key(|(position, _)| *position);
+    let params: Vec<Param> = positioned.into_iter().map(|(_, p)| p).collect();
     let body = op
         .get("requestBody")
         .map(|b| read_body(b, &id))
