@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use crate::server::lock;
+
 /// Counts of requests for one operation, one route or in total.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -131,10 +133,7 @@ impl Counters {
 
     /// Applies `change` to the counts of the operation (if known), the route and the total.
     fn record(&self, operation: Option<&str>, route: &str, change: &Counts) {
-        let mut guard = match self.inner.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut guard = lock(&self.inner);
         guard.total.add(change);
         if let Some(op) = operation {
             match guard.by_operation.get_mut(op) {
@@ -157,17 +156,10 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self) -> CounterSnapshot {
-        match self.inner.lock() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.inner).clone()
     }
 
     pub(crate) fn reset(&self) {
-        let mut guard = match self.inner.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *guard = CounterSnapshot::default();
+        *lock(&self.inner) = CounterSnapshot::default();
     }
 }

@@ -237,17 +237,12 @@ pub(crate) struct Chosen {
     pub after_apply: bool,
 }
 
-#[derive(Debug)]
-struct Installed {
-    id: FaultId,
-    rule: FaultRule,
-    remaining: u32,
-}
-
 /// The live fault state.
 #[derive(Debug)]
 pub(crate) struct FaultEngine {
-    rules: Vec<Installed>,
+    /// The installed rules in order; a `Next(n)` rule counts down what remains and is dropped
+    /// when nothing does.
+    rules: Vec<(FaultId, FaultRule)>,
     next_id: u64,
     rng: Rng,
     random: Option<(RandomFaults, Rng)>,
@@ -266,23 +261,15 @@ impl FaultEngine {
     pub(crate) fn add(&mut self, rule: FaultRule) -> FaultId {
         let id = FaultId(self.next_id);
         self.next_id += 1;
-        let remaining = match rule.times {
-            FaultTimes::Next(n) => n,
-            _ => u32::MAX,
-        };
-        if remaining > 0 {
-            self.rules.push(Installed {
-                id,
-                rule,
-                remaining,
-            });
+        if rule.times != FaultTimes::Next(0) {
+            self.rules.push((id, rule));
         }
         id
     }
 
     pub(crate) fn remove(&mut self, id: FaultId) -> bool {
         let before = self.rules.len();
-        self.rules.retain(|r| r.id != id);
+        self.rules.retain(|(installed, _)| *installed != id);
         before != self.rules.len()
     }
 
@@ -292,16 +279,7 @@ impl FaultEngine {
     }
 
     pub(crate) fn rules(&self) -> Vec<(FaultId, FaultRule)> {
-        self.rules
-            .iter()
-            .map(|r| {
-                let mut rule = r.rule.clone();
-                if let FaultTimes::Next(_) = rule.times {
-                    rule.times = FaultTimes::Next(r.remaining);
-                }
-                (r.id, rule)
-            })
-            .collect()
+        self.rules.clone()
     }
 
     pub(crate) fn set_random(&mut self, random: Option<RandomFaults>) {
@@ -323,33 +301,31 @@ impl FaultEngine {
         path: &str,
     ) -> Option<Chosen> {
         let mut fired = None;
-        for (i, installed) in self.rules.iter_mut().enumerate() {
-            if !installed.rule.matches(operation, method, path) {
+        for (i, (_, rule)) in self.rules.iter_mut().enumerate() {
+            if !rule.matches(operation, method, path) {
                 continue;
             }
-            let fire = match installed.rule.times {
-                FaultTimes::Next(_) => {
-                    installed.remaining = installed.remaining.saturating_sub(1);
+            let fire = match &mut rule.times {
+                FaultTimes::Next(remaining) => {
+                    *remaining = remaining.saturating_sub(1);
                     true
                 }
                 FaultTimes::Always => true,
-                FaultTimes::Probability(p) => self.rng.f64() < p,
+                FaultTimes::Probability(p) => self.rng.f64() < *p,
             };
             if fire {
                 fired = Some((
                     i,
                     Chosen {
-                        fault: installed.rule.fault.clone(),
-                        after_apply: installed.rule.after_apply,
+                        fault: rule.fault.clone(),
+                        after_apply: rule.after_apply,
                     },
                 ));
                 break;
             }
         }
         if let Some((i, chosen)) = fired {
-            if matches!(self.rules[i].rule.times, FaultTimes::Next(_))
-                && self.rules[i].remaining == 0
-            {
+            if self.rules[i].1.times == FaultTimes::Next(0) {
                 self.rules.remove(i);
             }
             return Some(chosen);

@@ -103,7 +103,7 @@ pub use store::{Key, Resource};
 use crate::counters::Counters;
 use crate::faults::FaultEngine;
 use crate::ratelimit::Limiter;
-use crate::server::{Shared, lock};
+use crate::server::{Shared, lock, read, write};
 use crate::spec::SpecIndex;
 use crate::store::Store;
 
@@ -368,15 +368,7 @@ fn load_seed_records(store: &mut Store, value: &Value) -> Result<(), String> {
             continue;
         };
         for record in records.as_array().into_iter().flatten() {
-            let id = record.get(resource.id_field()).and_then(Key::from_value);
-            let collection = store.get_mut(resource);
-            let key = match id {
-                Some(k) => {
-                    collection.insert_with_key(k.clone(), record.clone());
-                    k
-                }
-                None => collection.insert_new(record.clone()),
-            };
+            let key = store.get_mut(resource).insert_record(record.clone());
             match resource {
                 Resource::MessageGroups => {
                     if let Some(ticket) = record.get("ticket_id").and_then(Key::from_value) {
@@ -385,7 +377,7 @@ fn load_seed_records(store: &mut Store, value: &Value) -> Result<(), String> {
                 }
                 Resource::TicketHistory => {
                     if let Some(ticket) = record.get("conversation_id").and_then(Key::from_value) {
-                        store.ticket_history.insert((ticket, key));
+                        store.index_history(ticket, key);
                     }
                 }
                 _ => {}
@@ -498,19 +490,13 @@ impl Simulator {
 
     /// Every accepted API key.
     pub fn api_keys(&self) -> Vec<String> {
-        match self.shared.keys.read() {
-            Ok(k) => k.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        read(&self.shared.keys).clone()
     }
 
     /// Accepts another API key.
     pub fn add_api_key(&self, key: impl Into<String>) {
         let key = key.into();
-        let mut keys = match self.shared.keys.write() {
-            Ok(k) => k,
-            Err(p) => p.into_inner(),
-        };
+        let mut keys = write(&self.shared.keys);
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -518,10 +504,7 @@ impl Simulator {
 
     /// Stops accepting an API key; returns whether it was accepted.
     pub fn remove_api_key(&self, key: &str) -> bool {
-        let mut keys = match self.shared.keys.write() {
-            Ok(k) => k,
-            Err(p) => p.into_inner(),
-        };
+        let mut keys = write(&self.shared.keys);
         let before = keys.len();
         keys.retain(|k| k != key);
         before != keys.len()
@@ -603,25 +586,14 @@ impl Simulator {
 
     /// Stores a record under its id field (or a fresh id when it has none) and returns the id.
     pub fn insert_record(&self, resource: Resource, record: Value) -> String {
-        let mut store = match self.shared.store.write() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
-        let collection = store.get_mut(resource);
-        match record.get(resource.id_field()).and_then(Key::from_value) {
-            Some(k) => {
-                collection.insert_with_key(k.clone(), record);
-                k.to_string()
-            }
-            None => collection.insert_new(record).to_string(),
-        }
+        write(&self.shared.store)
+            .get_mut(resource)
+            .insert_record(record)
+            .to_string()
     }
 
     fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
-        match self.shared.store.read() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        }
+        read(&self.shared.store)
     }
 
     /// Stops accepting connections, lets open ones finish (up to 2 s; hanging faults are

@@ -92,6 +92,38 @@ pub struct ListRequest {
     pub cursor: Option<Key>,
 }
 
+/// The list parameters of a request, parsed once by validation and handed to the handler.
+#[derive(Clone, Debug)]
+pub(crate) enum ListParams {
+    /// A paged or cursor list: every list parameter.
+    List(ListRequest),
+    /// Any other operation: its `_filters` conditions (none without the parameter).
+    Filters(Vec<Condition>),
+}
+
+impl ListParams {
+    /// Parses the list parameters the operation's list style reads; `columns` as for
+    /// [`parse_list`].
+    pub(crate) fn parse(op: &Operation, query: &Query, columns: &[&str]) -> Result<Self, String> {
+        if matches!(op.list, ListKind::Paged | ListKind::Cursor) {
+            parse_list(op, query, columns).map(Self::List)
+        } else {
+            match query.get("_filters") {
+                Some(raw) => parse_filters(raw).map(Self::Filters),
+                None => Ok(Self::Filters(Vec::new())),
+            }
+        }
+    }
+
+    /// The filter conditions.
+    pub(crate) fn filters(&self) -> &[Condition] {
+        match self {
+            Self::List(req) => &req.filters,
+            Self::Filters(filters) => filters,
+        }
+    }
+}
+
 fn scalar_string(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,

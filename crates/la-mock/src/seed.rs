@@ -7,6 +7,7 @@ use crate::generate::{
     COMPANY_NAMES, FIRST_NAMES, Generator, LAST_NAMES, SEED_EPOCH, WORDS, email, format_datetime,
     phone, pick, sentence, stable_hash, ticket_code, token,
 };
+use crate::handlers::views::NewCall;
 use crate::spec::{ListKind, SpecIndex};
 use crate::store::{Collection, Key, Resource, Store};
 
@@ -353,7 +354,7 @@ fn seed_tickets(store: &mut Store, seed: u64, counts: &SeedCounts) {
             "agent_name": agent_names.get(agent.wrapping_sub(1)).cloned().unwrap_or_default(),
         });
         let history_key = store.get_mut(Resource::TicketHistory).insert_new(history);
-        store.ticket_history.insert((key, history_key));
+        store.index_history(key, history_key);
     }
     store.set_implicit_groups(counts.tickets as u64, seed);
 }
@@ -409,31 +410,36 @@ fn seed_calls(store: &mut Store, seed: u64, counts: &SeedCounts) {
         let last = pick(&mut rng, LAST_NAMES);
         // The first call is still ringing; the others are finished.
         let ringing = i == 0;
-        let record = json!({
-            "ticket_id": ticket,
-            "direction": direction,
-            "type": crate::handlers::views::call_type(direction),
-            "callee_status": "O",
-            "ivrs": [],
-            "record_call": false,
-            "reroute_time": 30,
-            "max_queue_time": 300,
-            "max_ring_time": 30,
-            "online_ivr": "",
-            "offline_ivr": "",
-            "queue_ivr": "",
-            "from_number": phone(&mut rng),
-            "caller_name": format!("{first} {last}"),
-            "to_number": phone(&mut rng),
-            "via_number": phone(&mut rng),
-            "status": if ringing { "R" } else { "F" },
-            "date_created": format_datetime(created),
-            "date_answered": if ringing { String::new() } else { format_datetime(answered) },
-            "date_finished": if ringing { String::new() } else { format_datetime(finished) },
-            "agent_id": if store.get(Resource::Agents).is_empty() { String::new() } else { "1".to_string() },
-            "channels": {},
-            "messages": [],
-        });
+        // Drawn in this order: from, to, via.
+        let from_number = phone(&mut rng);
+        let to_number = phone(&mut rng);
+        let via_number = phone(&mut rng);
+        let date_or_none = |secs| {
+            if ringing {
+                String::new()
+            } else {
+                format_datetime(secs)
+            }
+        };
+        let record = NewCall {
+            ticket_id: &ticket,
+            direction,
+            from_number: &from_number,
+            caller_name: &format!("{first} {last}"),
+            to_number: &to_number,
+            via_number: &via_number,
+            status: if ringing { "R" } else { "F" },
+            date_created: &format_datetime(created),
+            date_answered: &date_or_none(answered),
+            date_finished: &date_or_none(finished),
+            agent_id: if store.get(Resource::Agents).is_empty() {
+                ""
+            } else {
+                "1"
+            },
+            channels: json!({}),
+        }
+        .record();
         store
             .get_mut(Resource::Calls)
             .insert_with_key(Key::Num(id), record);

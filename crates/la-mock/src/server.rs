@@ -7,7 +7,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -32,10 +32,10 @@ use crate::counters::{Counters, Event, route_key};
 use crate::faults::{Chosen, Fault, FaultEngine};
 use crate::generate::Generator;
 use crate::handlers::{self, Ctx, Reply};
-use crate::list;
+use crate::list::ListParams;
 use crate::ratelimit::Limiter;
 use crate::router::{RouteMatch, Router};
-use crate::spec::{ListKind, Operation, SpecIndex};
+use crate::spec::{Operation, SpecIndex};
 use crate::store::Store;
 use crate::validate::{self, Query, RequestBody};
 
@@ -57,6 +57,22 @@ pub(crate) struct Shared {
 /// Locks a mutex, recovering from poisoning (the state stays usable).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Read-locks an `RwLock`, recovering from poisoning (the state stays usable).
+pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    match l.read() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Write-locks an `RwLock`, recovering from poisoning (the state stays usable).
+pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    match l.write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     }
@@ -254,15 +270,19 @@ fn authenticate(shared: &Shared, headers: &http::HeaderMap) -> Result<String, Re
         ));
     };
     let key = raw.to_str().unwrap_or("");
-    let known = match shared.keys.read() {
-        Ok(keys) => keys.iter().any(|k| k == key),
-        Err(poisoned) => poisoned.into_inner().iter().any(|k| k == key),
-    };
+    let known = read(&shared.keys).iter().any(|k| k == key);
     if known {
         Ok(key.to_string())
     } else {
         Err(error_response(StatusCode::UNAUTHORIZED, "invalid API key"))
     }
+}
+
+/// A routed request that passed validation, with what validation parsed.
+struct Validated {
+    query: Query,
+    list: ListParams,
+    body: RequestBody,
 }
 
 /// Validates parameters, list parameters and the body of a routed request.
@@ -272,27 +292,16 @@ fn validate_request(
     params: &[(String, String)],
     parts: &http::request::Parts,
     bytes: &[u8],
-) -> Result<(Query, RequestBody), String> {
+) -> Result<Validated, String> {
     let query = Query::parse(parts.uri.query())?;
     validate::check_params(op, params, &query, &parts.headers)?;
-    if matches!(op.list, ListKind::Paged | ListKind::Cursor) {
-        let columns: Vec<&str> = shared
-            .spec
-            .item_schema(op)
-            .and_then(|s| s.get("properties"))
-            .and_then(Value::as_object)
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        list::parse_list(op, &query, &columns)?;
-    } else if let Some(raw) = query.get("_filters") {
-        list::parse_filters(raw)?;
-    }
+    let list = ListParams::parse(op, &query, &shared.spec.columns(op))?;
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let body = validate::check_body(&shared.spec, op, content_type, bytes)?;
-    Ok((query, body))
+    Ok(Validated { query, list, body })
 }
 
 /// The axum entry point: every request goes through here.
@@ -388,7 +397,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(bytes) => validate_request(&shared, op, &params, &parts, &bytes),
         Err(e) => Err(format!("could not read the request body: {e}")),
     };
-    let (query, body) = match checked {
+    let Validated { query, list, body } = match checked {
         Ok(v) => v,
         Err(message) => {
             count(Event::Rejected);
@@ -401,6 +410,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         op,
         params: &params,
         query: &query,
+        list: &list,
         body: &body,
     };
     let reply = handlers::handle(&ctx);

@@ -232,6 +232,16 @@ impl SpecIndex {
             Some(response)
         }
     }
+
+    /// The property names of the records an operation lists (or returns); filters and sorting
+    /// must name one of them.
+    pub(crate) fn columns<'a>(&'a self, op: &'a Operation) -> Vec<&'a str> {
+        self.item_schema(op)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The name of the schema a `$ref` points to (`#/components/schemas/Ticket` → `Ticket`).
@@ -336,7 +346,8 @@ fn parse_operation(path: &str, method: Method, op: &Value) -> Result<Operation, 
     })
 }
 
-fn param_type(schema: &Value) -> ParamType {
+/// The type of a parameter (or form field) with this schema.
+pub(crate) fn param_type(schema: &Value) -> ParamType {
     match schema.get("type").and_then(Value::as_str) {
         Some("integer") => ParamType::Integer,
         Some("number") => ParamType::Number,

@@ -1,5 +1,6 @@
 //! The in-memory record store: ordered collections of JSON records keyed by their ids.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Bound;
@@ -170,23 +171,57 @@ impl Collection {
     }
 
     /// Stores a record under a fresh id (written into the id field) and returns the id.
-    pub fn insert_new(&mut self, mut record: Value) -> Key {
+    pub fn insert_new(&mut self, record: Value) -> Key {
+        self.insert_new_entry(record).0
+    }
+
+    /// Stores a record under a fresh id (written into the id field); returns the id and the
+    /// stored record.
+    pub fn insert_new_entry(&mut self, mut record: Value) -> (Key, &Value) {
         let key = Key::Num(self.next_id);
         self.next_id += 1;
         self.write_id(&mut record, &key);
-        self.order = OnceLock::new();
-        self.records.insert(key.clone(), record);
-        key
+        let stored = self.put(key.clone(), record);
+        (key, stored)
     }
 
     /// Stores a record under a given id, replacing any record with that id.
-    pub fn insert_with_key(&mut self, key: Key, mut record: Value) {
+    pub fn insert_with_key(&mut self, key: Key, record: Value) {
+        self.insert_entry(key, record);
+    }
+
+    /// Stores a record under a given id, replacing any record with that id; returns the stored
+    /// record.
+    pub fn insert_entry(&mut self, key: Key, mut record: Value) -> &Value {
         if let Key::Num(n) = key {
             self.next_id = self.next_id.max(n.saturating_add(1));
         }
         self.write_id(&mut record, &key);
+        self.put(key, record)
+    }
+
+    /// Stores a record under the id in its id field, or under a fresh id when it has none;
+    /// returns the id.
+    pub fn insert_record(&mut self, record: Value) -> Key {
+        match record.get(&self.id_field).and_then(Key::from_value) {
+            Some(key) => {
+                self.insert_with_key(key.clone(), record);
+                key
+            }
+            None => self.insert_new(record),
+        }
+    }
+
+    /// Puts a record (with its id written) into the map, replacing any record with that id.
+    fn put(&mut self, key: Key, record: Value) -> &Value {
         self.order = OnceLock::new();
-        self.records.insert(key, record);
+        match self.records.entry(key) {
+            Entry::Occupied(mut e) => {
+                e.insert(record);
+                e.into_mut()
+            }
+            Entry::Vacant(e) => e.insert(record),
+        }
     }
 
     fn write_id(&self, record: &mut Value, key: &Key) {
@@ -377,6 +412,11 @@ impl Store {
         }
     }
 
+    /// Links a history entry to its ticket.
+    pub fn index_history(&mut self, ticket: Key, entry: Key) {
+        self.ticket_history.insert((ticket, entry));
+    }
+
     /// Allocates a fresh message id.
     pub fn new_message_id(&mut self) -> u64 {
         let id = self.next_message_id;
@@ -411,10 +451,8 @@ impl Store {
         let groups = self.get(Resource::MessageGroups);
         let mut out: Vec<(Key, Value)> = self.implicit_group(ticket).into_iter().collect();
         out.extend(
-            self.ticket_groups
-                .range((ticket.clone(), Key::Num(0))..)
-                .take_while(|(t, _)| t == ticket)
-                .filter_map(|(_, g)| groups.get(g).map(|v| (g.clone(), v.clone()))),
+            linked(&self.ticket_groups, ticket)
+                .filter_map(|g| groups.get(g).map(|v| (g.clone(), v.clone()))),
         );
         out
     }
@@ -438,22 +476,15 @@ impl Store {
     /// The history entries of a ticket in id order.
     pub fn history_of(&self, ticket: &Key) -> Vec<&Value> {
         let history = self.get(Resource::TicketHistory);
-        self.ticket_history
-            .range((ticket.clone(), Key::Num(0))..)
-            .take_while(|(t, _)| t == ticket)
-            .filter_map(|(_, h)| history.get(h))
+        linked(&self.ticket_history, ticket)
+            .filter_map(|h| history.get(h))
             .collect()
     }
 
     /// Removes a ticket with its message groups, history and attributes.
     pub fn remove_ticket(&mut self, ticket: &Key) -> Option<Value> {
         let removed = self.get_mut(Resource::Tickets).remove(ticket)?;
-        let groups: Vec<Key> = self
-            .ticket_groups
-            .range((ticket.clone(), Key::Num(0))..)
-            .take_while(|(t, _)| t == ticket)
-            .map(|(_, g)| g.clone())
-            .collect();
+        let groups: Vec<Key> = linked(&self.ticket_groups, ticket).cloned().collect();
         for g in groups {
             self.ticket_groups.remove(&(ticket.clone(), g.clone()));
             if let Some(group) = self.get_mut(Resource::MessageGroups).remove(&g) {
@@ -469,12 +500,7 @@ impl Store {
                 }
             }
         }
-        let history: Vec<Key> = self
-            .ticket_history
-            .range((ticket.clone(), Key::Num(0))..)
-            .take_while(|(t, _)| t == ticket)
-            .map(|(_, h)| h.clone())
-            .collect();
+        let history: Vec<Key> = linked(&self.ticket_history, ticket).cloned().collect();
         for h in history {
             self.ticket_history.remove(&(ticket.clone(), h.clone()));
             self.get_mut(Resource::TicketHistory).remove(&h);
@@ -490,4 +516,12 @@ impl Store {
         }
         Some(removed)
     }
+}
+
+/// The ids a (ticket id, id) index links to this ticket, in id order.
+fn linked<'a>(index: &'a BTreeSet<(Key, Key)>, ticket: &'a Key) -> impl Iterator<Item = &'a Key> {
+    index
+        .range((ticket.clone(), Key::Num(0))..)
+        .take_while(move |(t, _)| t == ticket)
+        .map(|(_, id)| id)
 }

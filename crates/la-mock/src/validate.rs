@@ -6,7 +6,7 @@
 use http::HeaderMap;
 use serde_json::Value;
 
-use crate::spec::{Operation, ParamLocation, ParamType, SpecIndex};
+use crate::spec::{Operation, ParamLocation, ParamType, SpecIndex, param_type};
 
 /// Decoded query string pairs, in order.
 #[derive(Clone, Debug, Default)]
@@ -337,12 +337,8 @@ fn check_form(spec: &SpecIndex, schema: &Value, fields: &[(String, String)]) -> 
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
-            let ty = match spec.resolve(prop).get("type").and_then(Value::as_str) {
-                Some("integer") => ParamType::Integer,
-                Some("number") => ParamType::Number,
-                Some("boolean") => ParamType::Boolean,
-                _ => ParamType::String,
-            };
+            // An array field, like a string one, accepts any text (see `check_param`).
+            let ty = param_type(spec.resolve(prop));
             for (_, v) in fields.iter().filter(|(k, _)| k == name) {
                 check_param(&ty, v).map_err(|expected| {
                     format!("form field '{name}' must be {expected}, got '{v}'")

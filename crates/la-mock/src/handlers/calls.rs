@@ -7,7 +7,8 @@
 
 use serde_json::{Value, json};
 
-use super::views::{self, call_item_field, call_type, project};
+use super::tickets::NewTicket;
+use super::views::{self, NewCall, call_item_field, project};
 use super::{Ctx, Reply, serve_count, serve_list};
 use crate::generate::now_string;
 use crate::store::{Key, Resource, Store};
@@ -229,34 +230,26 @@ fn move_channel(ctx: &Ctx<'_>) -> Reply {
 }
 
 fn new_call(ticket: String, direction: &str, status: &str, q: &crate::validate::Query) -> Value {
-    json!({
-        "ticket_id": ticket,
-        "direction": direction,
-        "type": call_type(direction),
-        "callee_status": "O",
-        "ivrs": [],
-        "record_call": false,
-        "reroute_time": 30,
-        "max_queue_time": 300,
-        "max_ring_time": 30,
-        "online_ivr": "",
-        "offline_ivr": "",
-        "queue_ivr": "",
-        "from_number": q.get("from_number").unwrap_or(""),
-        "caller_name": "",
-        "to_number": q.get("to_number").unwrap_or(""),
-        "via_number": q.get("via_number").unwrap_or(""),
-        "status": status,
-        "date_created": now_string(),
-        "date_answered": "",
-        "date_finished": "",
-        "agent_id": "",
-        "channels": match q.get("channelId") {
-            Some(c) if !c.is_empty() => json!({ c: { "status": "C", "held": false, "muted": false } }),
+    NewCall {
+        ticket_id: &ticket,
+        direction,
+        from_number: q.get("from_number").unwrap_or(""),
+        caller_name: "",
+        to_number: q.get("to_number").unwrap_or(""),
+        via_number: q.get("via_number").unwrap_or(""),
+        status,
+        date_created: &now_string(),
+        date_answered: "",
+        date_finished: "",
+        agent_id: "",
+        channels: match q.get("channelId") {
+            Some(c) if !c.is_empty() => {
+                json!({ c: { "status": "C", "held": false, "muted": false } })
+            }
             _ => json!({}),
         },
-        "messages": [],
-    })
+    }
+    .record()
 }
 
 fn ticket_for_call(ctx: &Ctx<'_>, store: &mut Store) -> Result<String, Reply> {
@@ -273,27 +266,19 @@ fn ticket_for_call(ctx: &Ctx<'_>, store: &mut Store) -> Result<String, Reply> {
             let now = now_string();
             let mut rng = fastrand::Rng::new();
             let id = store.get(Resource::Tickets).peek_next_id();
-            let record = json!({
-                "owner_contactid": "",
-                "owner_email": "",
-                "owner_name": from,
-                "departmentid": "",
-                "agentid": "",
-                "status": "N",
-                "tags": [],
-                "code": crate::generate::ticket_code(&mut rng, id),
-                "channel_type": "T",
-                "date_created": now,
-                "date_changed": now,
-                "date_resolved": "",
-                "date_due": "",
-                "date_deleted": "",
-                "last_activity": now,
-                "last_activity_public": now,
-                "public_access_urlcode": crate::generate::token(&mut rng, 10),
-                "subject": format!("Call from {from}"),
-                "custom_fields": [],
-            });
+            let subject = format!("Call from {from}");
+            let record = NewTicket {
+                contact_id: "",
+                owner_email: "",
+                owner_name: from,
+                department_id: "",
+                status: "N",
+                tags: json!([]),
+                channel_type: "T",
+                subject: &subject,
+                custom_fields: json!([]),
+            }
+            .record(&mut rng, id, &now);
             Ok(store
                 .get_mut(Resource::Tickets)
                 .insert_new(record)
@@ -319,13 +304,8 @@ fn create(ctx: &Ctx<'_>) -> Reply {
         .filter(|d| matches!(*d, "in" | "out" | "int"))
         .unwrap_or("in");
     let record = new_call(ticket, direction, "Q", ctx.query);
-    store
-        .get_mut(Resource::Calls)
-        .insert_with_key(key.clone(), record);
-    match store.get(Resource::Calls).get(&key) {
-        Some(call) => Reply::applied(project(&ctx.shared.spec, "Call", call)),
-        None => Reply::error(http::StatusCode::INTERNAL_SERVER_ERROR, "call vanished"),
-    }
+    let stored = store.get_mut(Resource::Calls).insert_entry(key, record);
+    Reply::applied(project(&ctx.shared.spec, "Call", stored))
 }
 
 fn start(ctx: &Ctx<'_>) -> Reply {

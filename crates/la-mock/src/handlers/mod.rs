@@ -7,6 +7,7 @@ mod people;
 mod tickets;
 pub(crate) mod views;
 
+use std::borrow::Cow;
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
 use fastrand::Rng;
@@ -14,9 +15,9 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::generate::{Generator, stable_hash};
-use crate::list::{self, FieldFn, ListOutcome, ListRequest};
+use crate::list::{self, FieldFn, ListOutcome, ListParams, ListRequest};
 use crate::seed::generated_key;
-use crate::server::Shared;
+use crate::server::{self, Shared};
 use crate::spec::{ListKind, Operation};
 use crate::store::{Collection, Key, Store};
 use crate::validate::{Query, RequestBody, check_json};
@@ -27,6 +28,8 @@ pub(crate) struct Ctx<'a> {
     pub op: &'a Operation,
     pub params: &'a [(String, String)],
     pub query: &'a Query,
+    /// The list parameters validation parsed.
+    pub list: &'a ListParams,
     pub body: &'a RequestBody,
 }
 
@@ -57,33 +60,24 @@ impl Ctx<'_> {
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
-        match self.shared.store.read() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        server::read(&self.shared.store)
     }
 
     pub fn write(&self) -> RwLockWriteGuard<'_, Store> {
-        match self.shared.store.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
+        server::write(&self.shared.store)
+    }
+
+    /// The parsed list parameters: those validation parsed for a paged or cursor list, or (for
+    /// an operation of another list style) parsed here.
+    pub fn list_request(&self) -> Result<Cow<'_, ListRequest>, Reply> {
+        match self.list {
+            ListParams::List(req) => Ok(Cow::Borrowed(req)),
+            ListParams::Filters(_) => {
+                list::parse_list(self.op, self.query, &self.shared.spec.columns(self.op))
+                    .map(Cow::Owned)
+                    .map_err(Reply::unprocessable)
+            }
         }
-    }
-
-    /// The property names of the listed (or returned) records.
-    pub fn columns(&self) -> Vec<&str> {
-        self.shared
-            .spec
-            .item_schema(self.op)
-            .and_then(|s| s.get("properties"))
-            .and_then(Value::as_object)
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default()
-    }
-
-    /// The parsed list parameters.
-    pub fn list_request(&self) -> Result<ListRequest, Reply> {
-        list::parse_list(self.op, self.query, &self.columns()).map_err(Reply::unprocessable)
     }
 
     /// A value generated from the operation's response schema.
@@ -192,14 +186,7 @@ pub(crate) fn serve_list<'a>(
 
 /// Counts a collection with the request's `_filters`.
 pub(crate) fn serve_count<'a>(ctx: &Ctx<'_>, coll: &'a Collection, field: &FieldFn<'a>) -> Reply {
-    let filters = match ctx.query.get("_filters") {
-        Some(raw) => match list::parse_filters(raw) {
-            Ok(f) => f,
-            Err(e) => return Reply::unprocessable(e),
-        },
-        None => Vec::new(),
-    };
-    Reply::count(list::run_count(coll.iter(), &filters, field))
+    Reply::count(list::run_count(coll.iter(), ctx.list.filters(), field))
 }
 
 /// Reads a field by its own name.

@@ -90,11 +90,8 @@ pub(super) fn handle(ctx: &Ctx<'_>) -> Option<Reply> {
                 }
             }
             let mut store = ctx.write();
-            let key = store.get_mut(Resource::Tags).insert_new(record);
-            match store.get(Resource::Tags).get(&key) {
-                Some(t) => Reply::applied(project(spec, "Tag", t)),
-                None => Reply::error(http::StatusCode::INTERNAL_SERVER_ERROR, "tag vanished"),
-            }
+            let (_, stored) = store.get_mut(Resource::Tags).insert_new_entry(record);
+            Reply::applied(project(spec, "Tag", stored))
         }
         "getTagsList" => {
             let store = ctx.read();

@@ -171,11 +171,8 @@ fn create(ctx: &Ctx<'_>, resource: Resource, schema: &str) -> Reply {
         record["system_name"] = record.get("name").cloned().unwrap_or(json!(""));
     }
     let mut store = ctx.write();
-    let key = store.get_mut(resource).insert_new(record);
-    match store.get(resource).get(&key) {
-        Some(r) => Reply::applied(project(&ctx.shared.spec, schema, r)),
-        None => Reply::error(http::StatusCode::INTERNAL_SERVER_ERROR, "record vanished"),
-    }
+    let (_, stored) = store.get_mut(resource).insert_new_entry(record);
+    Reply::applied(project(&ctx.shared.spec, schema, stored))
 }
 
 fn read(ctx: &Ctx<'_>, resource: Resource, param: &str, schema: &str) -> Reply {
@@ -291,9 +288,6 @@ fn create_agent(ctx: &Ctx<'_>) -> Reply {
         "twofa": "N",
     });
     merge(&mut record, &body);
-    let key = store.get_mut(Resource::Agents).insert_new(record);
-    match store.get(Resource::Agents).get(&key) {
-        Some(r) => Reply::applied(project(&ctx.shared.spec, "Agent", r)),
-        None => Reply::error(http::StatusCode::INTERNAL_SERVER_ERROR, "agent vanished"),
-    }
+    let (_, stored) = store.get_mut(Resource::Agents).insert_new_entry(record);
+    Reply::applied(project(&ctx.shared.spec, "Agent", stored))
 }

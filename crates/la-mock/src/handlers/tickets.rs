@@ -120,6 +120,47 @@ pub(super) fn handle(ctx: &Ctx<'_>) -> Option<Reply> {
     })
 }
 
+/// What differs between the tickets the API creates (`createTicket`, a call without a ticket).
+pub(super) struct NewTicket<'a> {
+    pub contact_id: &'a str,
+    pub owner_email: &'a str,
+    pub owner_name: &'a str,
+    pub department_id: &'a str,
+    pub status: &'a str,
+    pub tags: Value,
+    pub channel_type: &'a str,
+    pub subject: &'a str,
+    pub custom_fields: Value,
+}
+
+impl NewTicket<'_> {
+    /// The record of new ticket `id` created `now`, with a random code and access token
+    /// (drawn from `rng` in that order); the id itself is written on insert.
+    pub(super) fn record(self, rng: &mut fastrand::Rng, id: u64, now: &str) -> Value {
+        json!({
+            "owner_contactid": self.contact_id,
+            "owner_email": self.owner_email,
+            "owner_name": self.owner_name,
+            "departmentid": self.department_id,
+            "agentid": "",
+            "status": self.status,
+            "tags": self.tags,
+            "code": ticket_code(rng, id),
+            "channel_type": self.channel_type,
+            "date_created": now,
+            "date_changed": now,
+            "date_resolved": "",
+            "date_due": "",
+            "date_deleted": "",
+            "last_activity": now,
+            "last_activity_public": now,
+            "public_access_urlcode": token(rng, 10),
+            "subject": self.subject,
+            "custom_fields": self.custom_fields,
+        })
+    }
+}
+
 fn text<'a>(record: &'a Value, field: &str) -> &'a str {
     record.get(field).and_then(Value::as_str).unwrap_or("")
 }
@@ -214,9 +255,7 @@ fn add_history(store: &mut Store, ticket: &Value) {
         "elapsed_time": "0",
     });
     let key = store.get_mut(Resource::TicketHistory).insert_new(entry);
-    store
-        .ticket_history
-        .insert((Key::parse(text(ticket, "id")), key));
+    store.index_history(Key::parse(text(ticket, "id")), key);
 }
 
 fn create(ctx: &Ctx<'_>) -> Reply {
@@ -236,28 +275,24 @@ fn create(ctx: &Ctx<'_>) -> Reply {
         "" => "N",
         s => s,
     };
-    let record = json!({
-        "owner_contactid": contact_id,
-        "owner_email": owner_email,
-        "owner_name": owner_name,
-        "departmentid": field("departmentid"),
-        "agentid": "",
-        "status": status,
-        "tags": tags,
-        "code": ticket_code(&mut rng, id),
-        "channel_type": "E",
-        "date_created": now,
-        "date_changed": now,
-        "date_resolved": "",
-        "date_due": "",
-        "date_deleted": "",
-        "last_activity": now,
-        "last_activity_public": now,
-        "public_access_urlcode": token(&mut rng, 10),
-        "subject": field("subject"),
-        "custom_fields": body.get("custom_fields").cloned().unwrap_or_else(|| json!([])),
-    });
-    let key = store.get_mut(Resource::Tickets).insert_new(record);
+    let record = NewTicket {
+        contact_id: &contact_id,
+        owner_email: &owner_email,
+        owner_name: &owner_name,
+        department_id: field("departmentid"),
+        status,
+        tags: json!(tags),
+        channel_type: "E",
+        subject: field("subject"),
+        custom_fields: body
+            .get("custom_fields")
+            .cloned()
+            .unwrap_or_else(|| json!([])),
+    }
+    .record(&mut rng, id, &now);
+    let (key, ticket) = store.get_mut(Resource::Tickets).insert_new_entry(record);
+    // Nothing below changes the ticket record itself.
+    let ticket = ticket.clone();
     let message_id = store.new_message_id();
     let format = if field("is_html_message") == "Y" {
         "H"
@@ -288,9 +323,6 @@ fn create(ctx: &Ctx<'_>) -> Reply {
     });
     let group_key = store.get_mut(Resource::MessageGroups).insert_new(group);
     store.index_group(&key, &group_key);
-    let Some(ticket) = store.get(Resource::Tickets).get(&key).cloned() else {
-        return Reply::error(http::StatusCode::INTERNAL_SERVER_ERROR, "ticket vanished");
-    };
     add_history(&mut store, &ticket);
     Reply::applied(views::ticket_information(&ticket))
 }

@@ -199,6 +199,53 @@ pub fn call_type(direction: &str) -> &'static str {
     }
 }
 
+/// What differs between call records (created through the API or seeded).
+pub(crate) struct NewCall<'a> {
+    pub ticket_id: &'a str,
+    pub direction: &'a str,
+    pub from_number: &'a str,
+    pub caller_name: &'a str,
+    pub to_number: &'a str,
+    pub via_number: &'a str,
+    pub status: &'a str,
+    pub date_created: &'a str,
+    pub date_answered: &'a str,
+    pub date_finished: &'a str,
+    pub agent_id: &'a str,
+    pub channels: Value,
+}
+
+impl NewCall<'_> {
+    /// The stored call record (the id is written on insert).
+    pub(crate) fn record(self) -> Value {
+        json!({
+            "ticket_id": self.ticket_id,
+            "direction": self.direction,
+            "type": call_type(self.direction),
+            "callee_status": "O",
+            "ivrs": [],
+            "record_call": false,
+            "reroute_time": 30,
+            "max_queue_time": 300,
+            "max_ring_time": 30,
+            "online_ivr": "",
+            "offline_ivr": "",
+            "queue_ivr": "",
+            "from_number": self.from_number,
+            "caller_name": self.caller_name,
+            "to_number": self.to_number,
+            "via_number": self.via_number,
+            "status": self.status,
+            "date_created": self.date_created,
+            "date_answered": self.date_answered,
+            "date_finished": self.date_finished,
+            "agent_id": self.agent_id,
+            "channels": self.channels,
+            "messages": [],
+        })
+    }
+}
+
 fn seconds_of(date: &str) -> Option<i64> {
     // `YYYY-MM-DD HH:MM:SS` → seconds since the epoch, enough to subtract two dates.
     let (d, t) = date.split_once(' ')?;
