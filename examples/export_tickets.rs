@@ -150,11 +150,6 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
-    /// Tickets written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
     /// Flushes the output.
     pub fn finish(mut self) -> io::Result<u64> {
         self.out.flush()?;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::TryStreamExt;
 use liveagent::prelude::*;
 use liveagent::{Body, PageToken};
-use liveagent_tests::reliability::{Row, record, rerun};
+use liveagent_tests::reliability::{record, row};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -229,15 +229,11 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
     });
 
     let tally = tally.lock().unwrap();
-    let test = rerun(
-        BINARY,
-        "next_page_cursor_headers_are_followed_exactly_or_refused",
-    );
     record(
         BINARY,
         "next_page_cursor_headers_are_followed_exactly_or_refused",
         &[
-            Row::new(
+            row(
                 "Decoders",
                 20,
                 "`next_page_cursor` headers",
@@ -251,9 +247,8 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                      not text ended it with `Error::Decode` naming the header",
                     tally.followed, tally.last_page, tally.refused
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Decoders",
                 21,
                 "page bodies",
@@ -264,9 +259,8 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                     tally.body_errors,
                     u64::from(CASES) - tally.body_errors
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Decoders",
                 22,
                 "a server that returns the cursor it was given",
@@ -278,7 +272,6 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                     }
                     other => format!("{other:?}"),
                 },
-                test,
             ),
         ],
     );

@@ -13,8 +13,8 @@ use la_mock::{Fault, FaultRule, Resource, Simulator};
 use liveagent::prelude::*;
 use liveagent::tickets::models::{TicketListItem, TicketStatus, TicketUpdatable};
 use liveagent::{RetryBudgetConfig, RetryConfig, StatusCode, TimeoutKind, TransportKind};
-use liveagent_tests::builder_for;
-use liveagent_tests::reliability::{Recorder, Row, record, rerun};
+use liveagent_tests::reliability::{Recorder, closed_base_url, record, row};
+use liveagent_tests::{builder_for, simulator};
 
 const BINARY: &str = "reliability_faults";
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -32,6 +32,16 @@ fn retry() -> RetryConfig {
     RetryConfig::default()
         .max_attempts(MAX_ATTEMPTS)
         .backoff(Duration::from_millis(10), Duration::from_millis(100))
+}
+
+/// A client for `sim` with the matrix's timeouts and retries.
+fn retrying_client(sim: &Simulator) -> Client {
+    builder_for(sim)
+        .attempt_timeout(ATTEMPT_TIMEOUT)
+        .total_timeout(TOTAL_TIMEOUT)
+        .retry(retry())
+        .build()
+        .unwrap()
 }
 
 /// The name of an outcome: `Ok`, or the error variant with what distinguishes it.
@@ -95,6 +105,31 @@ enum Mode {
     Once,
     /// The fault hits every attempt.
     Always,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Once => "once",
+            Mode::Always => "always",
+        }
+    }
+
+    /// The position in [`Case::expect`], in a [`Key`] and in the order of the rows.
+    fn index(self) -> usize {
+        match self {
+            Mode::Once => 0,
+            Mode::Always => 1,
+        }
+    }
+}
+
+/// The modes a case runs in: where nothing listens, no fault can hit the first attempt only.
+fn modes(setup: &Setup) -> &'static [Mode] {
+    match setup {
+        Setup::Fault(_) => &[Mode::Once, Mode::Always],
+        Setup::Refused => &[Mode::Always],
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -203,12 +238,7 @@ async fn prepare(setup: &Setup, mode: Mode, http: &reqwest::Client) -> Vec<Prepa
     };
     let base = match &sim {
         Some(sim) => sim.base_url().to_owned(),
-        None => {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = closed.local_addr().unwrap().port();
-            drop(closed);
-            format!("http://127.0.0.1:{port}/api/v3")
-        }
+        None => closed_base_url().unwrap(),
     };
     Verb::ALL
         .into_iter()
@@ -396,10 +426,8 @@ async fn fault_matrix() {
     // Simulators and clients first, so that their set-up does not eat into attempt timeouts.
     let mut jobs = Vec::new();
     for (index, case) in cases.iter().enumerate() {
-        for (m, mode) in [Mode::Once, Mode::Always].into_iter().enumerate() {
-            if matches!(case.setup, Setup::Refused) && mode == Mode::Once {
-                continue;
-            }
+        for &mode in modes(&case.setup) {
+            let m = mode.index();
             for (v, prepared) in prepare(&case.setup, mode, &http)
                 .await
                 .into_iter()
@@ -434,17 +462,20 @@ async fn fault_matrix() {
     let mut hangs = 0;
     let mut slowest = Duration::ZERO;
     for (index, case) in cases.iter().enumerate() {
-        for (m, mode) in ["once", "always"].into_iter().enumerate() {
-            if matches!(case.setup, Setup::Refused) && m == 0 {
-                continue;
-            }
+        for &mode in modes(&case.setup) {
+            let m = mode.index();
+            let mode_name = mode.name();
             let mut parts = Vec::new();
             for (v, verb) in Verb::ALL.into_iter().enumerate() {
                 let run = match &runs[&(index, m, v)] {
                     Ok(run) => run.clone(),
                     Err(error) => {
                         panics += 1;
-                        problems.push(format!("{} ({mode}) {}: {error}", case.name, verb.name()));
+                        problems.push(format!(
+                            "{} ({mode_name}) {}: {error}",
+                            case.name,
+                            verb.name()
+                        ));
                         continue;
                     }
                 };
@@ -455,7 +486,7 @@ async fn fault_matrix() {
                 let (expected, attempts) = case.expect[m][v];
                 if run.outcome != expected || run.attempts != attempts {
                     problems.push(format!(
-                        "{} ({mode}) {}: {} after {} attempts, expected {expected} after {attempts}",
+                        "{} ({mode_name}) {}: {} after {} attempts, expected {expected} after {attempts}",
                         case.name,
                         verb.name(),
                         run.outcome,
@@ -466,7 +497,7 @@ async fn fault_matrix() {
                     && received != run.attempts
                 {
                     problems.push(format!(
-                        "{} ({mode}) {}: the server received {received} requests for {} attempts",
+                        "{} ({mode_name}) {}: the server received {received} requests for {} attempts",
                         case.name,
                         verb.name(),
                         run.attempts
@@ -474,7 +505,7 @@ async fn fault_matrix() {
                 }
                 if run.elapsed > TOTAL_TIMEOUT + Duration::from_millis(500) {
                     problems.push(format!(
-                        "{} ({mode}) {}: took {:?}, past the total timeout",
+                        "{} ({mode_name}) {}: took {:?}, past the total timeout",
                         case.name,
                         verb.name(),
                         run.elapsed
@@ -493,7 +524,7 @@ async fn fault_matrix() {
                     // nothing applied, and nothing is ever applied twice.
                     if applied > 1 || (applied == 1 && run.outcome != "Ok") {
                         problems.push(format!(
-                            "{} ({mode}) POST: applied {applied} times, outcome {}",
+                            "{} ({mode_name}) POST: applied {applied} times, outcome {}",
                             case.name, run.outcome
                         ));
                     }
@@ -506,7 +537,7 @@ async fn fault_matrix() {
                     "GET, PUT, POST; nothing listens (attempts counted in the client)",
                     case.name.to_owned(),
                 ),
-                (_, "once") => (
+                (_, Mode::Once) => (
                     "GET, PUT, POST; fault on the first attempt only",
                     format!("{} (once)", case.name),
                 ),
@@ -515,18 +546,17 @@ async fn fault_matrix() {
                     format!("{} (always)", case.name),
                 ),
             };
-            rows.push(Row::new(
+            rows.push(row(
                 "Fault matrix",
                 (index * 2 + m) as u32,
                 label,
                 tried,
                 3,
                 parts.join("; "),
-                rerun(BINARY, "fault_matrix"),
             ));
         }
     }
-    rows.push(Row::new(
+    rows.push(row(
         "Fault matrix",
         1000,
         "all of the above",
@@ -543,7 +573,6 @@ async fn fault_matrix() {
             TOTAL_TIMEOUT,
             wall.as_secs_f64()
         ),
-        rerun(BINARY, "fault_matrix"),
     ));
     record(BINARY, "fault_matrix", &rows);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -568,18 +597,8 @@ async fn writes_applied_before_a_failure_are_never_repeated() {
         ("HTML page with 200", Html(200)),
         ("empty 200", Empty200),
     ];
-    let sim = Simulator::builder()
-        .tickets(0)
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap();
-    let client = builder_for(&sim)
-        .attempt_timeout(ATTEMPT_TIMEOUT)
-        .total_timeout(TOTAL_TIMEOUT)
-        .retry(retry())
-        .build()
-        .unwrap();
+    let sim = simulator(0).await;
+    let client = retrying_client(&sim);
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     for (order, (name, fault)) in faults.into_iter().enumerate() {
@@ -613,7 +632,7 @@ async fn writes_applied_before_a_failure_are_never_repeated() {
                 counts.received, counts.applied
             ));
         }
-        rows.push(Row::new(
+        rows.push(row(
             "No duplicate writes",
             order as u32,
             format!("`createTicket` applied, then {name}"),
@@ -623,7 +642,6 @@ async fn writes_applied_before_a_failure_are_never_repeated() {
                 "{outcome} to the caller; received {}, applied {}, tickets stored {stored}: not retried",
                 counts.received, counts.applied
             ),
-            rerun(BINARY, "writes_applied_before_a_failure_are_never_repeated"),
         ));
     }
     record(
@@ -657,12 +675,7 @@ async fn creates_under_random_faults_are_stored_at_most_once() {
     for rule in rules {
         sim.add_fault(rule.with_probability(0.07));
     }
-    let client = builder_for(&sim)
-        .attempt_timeout(ATTEMPT_TIMEOUT)
-        .total_timeout(TOTAL_TIMEOUT)
-        .retry(retry())
-        .build()
-        .unwrap();
+    let client = retrying_client(&sim);
     let results: Vec<(usize, String)> = futures_util::stream::iter(0..CALLS)
         .map(|i| {
             let client = client.clone();
@@ -711,7 +724,7 @@ async fn creates_under_random_faults_are_stored_at_most_once() {
     record(
         BINARY,
         "creates_under_random_faults_are_stored_at_most_once",
-        &[Row::new(
+        &[row(
             "No duplicate writes",
             100,
             "`createTicket` under random faults",
@@ -725,10 +738,6 @@ async fn creates_under_random_faults_are_stored_at_most_once() {
                  {errors_not_applied} errors with nothing stored; {duplicates} duplicates, \
                  {lost} `Ok` without a stored ticket",
                 counts.received, counts.applied
-            ),
-            rerun(
-                BINARY,
-                "creates_under_random_faults_are_stored_at_most_once",
             ),
         )],
     );
@@ -791,7 +800,7 @@ async fn a_retry_storm_stays_within_the_budget() {
     record(
         BINARY,
         "a_retry_storm_stays_within_the_budget",
-        &[Row::new(
+        &[row(
             "Retry storm",
             1,
             "every GET answered 503 without Retry-After",
@@ -809,7 +818,6 @@ async fn a_retry_storm_stays_within_the_budget() {
                 bound,
                 asked * 4
             ),
-            rerun(BINARY, "a_retry_storm_stays_within_the_budget"),
         )],
     );
     assert!(!unexpected.load(Ordering::SeqCst), "every call ends in 503");
@@ -840,7 +848,7 @@ async fn an_oversized_body_without_a_length_is_cut_off() {
     }) as Responder)
     .await
     .unwrap();
-    let base = format!("{}/api/v3", server.origin());
+    let base = server.base_url();
     let limited = Client::builder()
         .base_url(&base)
         .api_key("k")
@@ -864,7 +872,7 @@ async fn an_oversized_body_without_a_length_is_cut_off() {
     record(
         BINARY,
         "an_oversized_body_without_a_length_is_cut_off",
-        &[Row::new(
+        &[row(
             "Fault matrix",
             45,
             "oversized chunked body, no Content-Length (256 KiB, limit 16 KiB)",
@@ -881,7 +889,6 @@ async fn an_oversized_body_without_a_length_is_cut_off() {
                     Err(_) => outcome(&whole),
                 }
             ),
-            rerun(BINARY, "an_oversized_body_without_a_length_is_cut_off"),
         )],
     );
     assert!(

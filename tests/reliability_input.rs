@@ -9,19 +9,10 @@ use la_mock::{Resource, Simulator};
 use liveagent::StatusCode;
 use liveagent::prelude::*;
 use liveagent::tickets::models::{Ticket, TicketUpdatable};
-use liveagent_tests::builder_for;
-use liveagent_tests::reliability::{Recorder, Row, record, rerun};
+use liveagent_tests::reliability::{Recorder, record, row};
+use liveagent_tests::{builder_for, simulator};
 
 const BINARY: &str = "reliability_input";
-
-async fn simulator() -> Simulator {
-    Simulator::builder()
-        .tickets(5)
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap()
-}
 
 /// The path the simulator counted for `GET /tickets/...` requests, if exactly one.
 fn counted_ticket_paths(sim: &Simulator) -> Vec<String> {
@@ -35,7 +26,7 @@ fn counted_ticket_paths(sim: &Simulator) -> Vec<String> {
 
 #[tokio::test]
 async fn path_parameters_are_encoded_or_refused_before_sending() {
-    let sim = simulator().await;
+    let sim = simulator(5).await;
     let recorder = Recorder::new();
     let client = builder_for(&sim)
         .no_retry()
@@ -116,15 +107,11 @@ async fn path_parameters_are_encoded_or_refused_before_sending() {
     }
     let received = sim.counters().total().received;
     let sent_after_refusals = recorder.count() - before;
-    let test = rerun(
-        BINARY,
-        "path_parameters_are_encoded_or_refused_before_sending",
-    );
     record(
         BINARY,
         "path_parameters_are_encoded_or_refused_before_sending",
         &[
-            Row::new(
+            row(
                 "Bad input",
                 1,
                 "ticket ids that need encoding",
@@ -143,9 +130,8 @@ async fn path_parameters_are_encoded_or_refused_before_sending() {
                      each answered 404 Not Found",
                     accepted.len()
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Bad input",
                 2,
                 "ticket ids that cannot name a ticket",
@@ -158,7 +144,6 @@ async fn path_parameters_are_encoded_or_refused_before_sending() {
                      {sent_after_refusals}",
                     refused.len()
                 ),
-                test,
             ),
         ],
     );
@@ -169,12 +154,7 @@ async fn path_parameters_are_encoded_or_refused_before_sending() {
 
 #[tokio::test]
 async fn filter_and_query_values_round_trip_through_the_server() {
-    let sim = Simulator::builder()
-        .tickets(0)
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap();
+    let sim = simulator(0).await;
     let recorder = Recorder::new();
     let client = builder_for(&sim)
         .no_retry()
@@ -254,15 +234,11 @@ async fn filter_and_query_values_round_trip_through_the_server() {
     let comma_refused =
         matches!(comma, Err(Error::InvalidRequest { .. })) && sim.counters().total().received == 0;
 
-    let test = rerun(
-        BINARY,
-        "filter_and_query_values_round_trip_through_the_server",
-    );
     record(
         BINARY,
         "filter_and_query_values_round_trip_through_the_server",
         &[
-            Row::new(
+            row(
                 "Bad input",
                 3,
                 "filter values with quotes and control characters",
@@ -274,9 +250,8 @@ async fn filter_and_query_values_round_trip_through_the_server() {
                     "{exact} of {} lookups found exactly the one ticket with that subject",
                     subjects.len() * 2
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Bad input",
                 4,
                 "a query value that carries `&`, `=` and `#`",
@@ -288,9 +263,8 @@ async fn filter_and_query_values_round_trip_through_the_server() {
                     if one_value { "yes" } else { "no" },
                     if server_saw_it { "yes" } else { "no" }
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Bad input",
                 5,
                 "an `IN` list value holding a comma",
@@ -302,7 +276,6 @@ async fn filter_and_query_values_round_trip_through_the_server() {
                 } else {
                     format!("not refused before sending: {comma:?}")
                 },
-                test,
             ),
         ],
     );
@@ -383,7 +356,7 @@ fn bad_configuration_is_a_configuration_error() {
     record(
         BINARY,
         "bad_configuration_is_a_configuration_error",
-        &[Row::new(
+        &[row(
             "Bad input",
             6,
             "bad base URLs, account names, keys and settings",
@@ -401,7 +374,6 @@ fn bad_configuration_is_a_configuration_error() {
                 "{} of {total} refused by `build()` with `Error::Config`",
                 total - problems.len()
             ),
-            rerun(BINARY, "bad_configuration_is_a_configuration_error"),
         )],
     );
     assert_eq!(checked, total);

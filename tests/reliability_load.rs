@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use la_mock::{RateLimit as ServerLimit, Simulator};
 use liveagent::RateLimit;
 use liveagent::prelude::*;
-use liveagent_tests::builder_for;
-use liveagent_tests::reliability::{Row, mib, open_fds, record, rerun, status_kib};
+use liveagent_tests::reliability::{mib, open_fds, record, row, status_kib};
+use liveagent_tests::{builder_for, simulator};
 
 const BINARY: &str = "reliability_load";
 
@@ -63,7 +63,7 @@ async fn five_hundred_tasks_share_the_rate_limit_without_a_429() {
     record(
         BINARY,
         "five_hundred_tasks_share_the_rate_limit_without_a_429",
-        &[Row::new(
+        &[row(
             "Rate limit",
             1,
             "500 tasks, one client and its clones",
@@ -80,10 +80,6 @@ async fn five_hundred_tasks_share_the_rate_limit_without_a_429() {
                 achieved,
                 share * 100.0,
                 last.as_secs_f64()
-            ),
-            rerun(
-                BINARY,
-                "five_hundred_tasks_share_the_rate_limit_without_a_429",
             ),
         )],
     );
@@ -118,12 +114,7 @@ async fn batch(client: &Client, count: usize, concurrency: usize) -> usize {
 async fn ten_thousand_requests_leak_nothing() {
     const CONCURRENCY: usize = 256;
     let metrics = tokio::runtime::Handle::current().metrics();
-    let sim = Simulator::builder()
-        .tickets(100)
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap();
+    let sim = simulator(100).await;
     let fds_before = open_fds();
     let tasks_before = metrics.num_alive_tasks();
     let client = builder_for(&sim).build().unwrap();
@@ -150,7 +141,6 @@ async fn ten_thousand_requests_leak_nothing() {
         tasks_after = metrics.num_alive_tasks();
     }
     let settle = settled.elapsed();
-    let test = rerun(BINARY, "ten_thousand_requests_leak_nothing");
     let tried = format!(
         "`getTicket` through one client, {CONCURRENCY} in flight, no rate limit; simulator in \
          the same process"
@@ -159,7 +149,7 @@ async fn ten_thousand_requests_leak_nothing() {
         BINARY,
         "ten_thousand_requests_leak_nothing",
         &[
-            Row::new(
+            row(
                 "Load",
                 1,
                 "10,000 requests at 256 concurrency",
@@ -170,9 +160,8 @@ async fn ten_thousand_requests_leak_nothing() {
                     elapsed.as_secs_f64(),
                     10_000.0 / elapsed.as_secs_f64()
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Load",
                 2,
                 "memory",
@@ -187,9 +176,8 @@ async fn ten_thousand_requests_leak_nothing() {
                     mib(rss_1k),
                     mib(rss_10k)
                 ),
-                test.clone(),
             ),
-            Row::new(
+            row(
                 "Load",
                 3,
                 "sockets and tasks after the client is dropped",
@@ -201,7 +189,6 @@ async fn ten_thousand_requests_leak_nothing() {
                      {tasks_before} before, {tasks_after} after; settled in {} ms",
                     settle.as_millis()
                 ),
-                test,
             ),
         ],
     );

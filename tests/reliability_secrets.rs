@@ -16,7 +16,7 @@ use la_mock::{Fault, FaultRule, Simulator};
 use liveagent::prelude::*;
 use liveagent::tickets::models::{TicketListItem, TicketUpdatable};
 use liveagent::{Body, BoxService, RateLimit, RateLimitMode, RetryConfig};
-use liveagent_tests::reliability::{RawServer, Recorder, Responder, Row, record, rerun};
+use liveagent_tests::reliability::{RawServer, Recorder, Responder, closed_base_url, record, row};
 
 const BINARY: &str = "reliability_secrets";
 const TEST: &str = "the_api_key_never_leaks";
@@ -209,11 +209,8 @@ async fn every_error(sim: &Simulator) -> Vec<(&'static str, Error)> {
         "Timeout",
         slow.tickets().get_ticket("1").send().await.unwrap_err(),
     ));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let refused = Client::builder()
-        .base_url(&format!("http://127.0.0.1:{port}/api/v3"))
+        .base_url(&closed_base_url().unwrap())
         .api_key(KEY)
         .no_retry()
         .build()
@@ -379,7 +376,7 @@ async fn the_api_key_never_leaks() {
         .keys()
         .filter(|r| r.contains(KEY))
         .count();
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         4,
         "URLs and the `apikey` header",
@@ -395,7 +392,6 @@ async fn the_api_key_never_leaks() {
             sim.counters().routes().len(),
             attempts.len()
         ),
-        rerun(BINARY, TEST),
     ));
     assert!(attempts.len() >= 20, "{} attempts", attempts.len());
     assert_eq!((in_uri, routes, headers_leak), (0, 0, 0));
@@ -439,7 +435,7 @@ async fn the_api_key_never_leaks() {
         .filter(|(_, error)| format!("{error} {error:?}").contains(PERSONAL_MARK))
         .map(|(name, _)| *name)
         .collect();
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         1,
         "`Debug` and `Display`",
@@ -451,9 +447,8 @@ async fn the_api_key_never_leaks() {
         ),
         shown.len() as u64,
         format!("key found in {} of {} texts", leaks.len(), shown.len()),
-        rerun(BINARY, TEST),
     ));
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         2,
         "query strings in errors",
@@ -464,7 +459,6 @@ async fn the_api_key_never_leaks() {
             "the e-mail address found in {} of {variants} errors",
             personal.len()
         ),
-        rerun(BINARY, TEST),
     ));
 
     // 3. A redirect to another host.
@@ -486,7 +480,7 @@ async fn the_api_key_never_leaks() {
         .await
         .unwrap();
         let client = Client::builder()
-            .base_url(&format!("{}/api/v3", origin.origin()))
+            .base_url(&origin.base_url())
             .api_key(KEY)
             .no_rate_limit()
             .build()
@@ -506,7 +500,7 @@ async fn the_api_key_never_leaks() {
     .await
     .unwrap();
     let same_client = Client::builder()
-        .base_url(&format!("{}/api/v3", same.origin()))
+        .base_url(&same.base_url())
         .api_key(KEY)
         .no_rate_limit()
         .build()
@@ -517,7 +511,7 @@ async fn the_api_key_never_leaks() {
         .iter()
         .filter(|h| h.to_ascii_lowercase().contains("apikey"))
         .count();
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         5,
         "redirect to another host",
@@ -536,7 +530,6 @@ async fn the_api_key_never_leaks() {
             other_keys,
             followed.id.as_deref().unwrap_or("?")
         ),
-        rerun(BINARY, TEST),
     ));
     assert!(other_heads.is_empty(), "{other_heads:?}");
     for (status, got, sent_key) in &redirect_results {
@@ -581,7 +574,7 @@ async fn the_api_key_never_leaks() {
         .chain(std::iter::once(&payload))
         .filter(|m| m.contains(KEY))
         .count();
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         3,
         "panic messages",
@@ -604,7 +597,6 @@ async fn the_api_key_never_leaks() {
             },
             sdk_panics.len()
         ),
-        rerun(BINARY, TEST),
     ));
     assert!(caught.is_err());
     assert!(payload.contains("\"apikey\": Sensitive"), "{payload}");
@@ -617,7 +609,7 @@ async fn the_api_key_never_leaks() {
     let traced = capture.text();
     let lines = traced.lines().count();
     let spans = traced.matches("liveagent.request").count();
-    rows.push(Row::new(
+    rows.push(row(
         "Secrets",
         6,
         "tracing at TRACE level",
@@ -631,7 +623,6 @@ async fn the_api_key_never_leaks() {
             traced.matches(KEY).count(),
             traced.matches(PERSONAL_MARK).count()
         ),
-        rerun(BINARY, TEST),
     ));
     record(BINARY, TEST, &rows);
     assert!(spans > 0, "the subscriber captured the SDK's spans");

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use liveagent_tests::reliability::{Row, record, rerun};
+use liveagent_tests::reliability::{record, row};
 
 const BINARY: &str = "reliability_supply_chain";
 
@@ -104,7 +104,7 @@ fn every_crate_forbids_unsafe_code() {
     record(
         BINARY,
         "every_crate_forbids_unsafe_code",
-        &[Row::new(
+        &[row(
             "Supply chain",
             1,
             "`#![forbid(unsafe_code)]`",
@@ -123,7 +123,6 @@ fn every_crate_forbids_unsafe_code() {
                 without_lints.len(),
                 if forbidden { "set" } else { "missing" }
             ),
-            rerun(BINARY, "every_crate_forbids_unsafe_code"),
         )],
     );
     assert!(roots.len() >= 15, "{roots:?}");
@@ -180,7 +179,7 @@ fn no_unwrap_or_expect_outside_tests() {
     record(
         BINARY,
         "no_unwrap_or_expect_outside_tests",
-        &[Row::new(
+        &[row(
             "Supply chain",
             2,
             "no `unwrap`/`expect` on data from the server or the user",
@@ -198,7 +197,6 @@ fn no_unwrap_or_expect_outside_tests() {
                 if tests_only { "yes" } else { "no" },
                 exemptions.len()
             ),
-            rerun(BINARY, "no_unwrap_or_expect_outside_tests"),
         )],
     );
     assert!(denied && tests_only);
@@ -289,7 +287,7 @@ fn dependencies_pass_the_offline_audit() {
     record(
         BINARY,
         "dependencies_pass_the_offline_audit",
-        &[Row::new(
+        &[row(
             "Supply chain",
             3,
             "`../shared/tools/cargo-deny-offline`",
@@ -297,7 +295,6 @@ fn dependencies_pass_the_offline_audit() {
              bans, licenses, sources, as configured in `deny.toml`",
             times,
             result,
-            rerun(BINARY, "dependencies_pass_the_offline_audit"),
         )],
     );
 }

@@ -51,13 +51,13 @@ struct Clients {
 impl Clients {
     async fn get_ticket(&self, kind: Kind) -> Result<usize> {
         match kind {
-            Kind::Sdk => {
-                let ticket = self
-                    .sdk
-                    .tickets()
-                    .get_ticket(&self.ticket_id)
-                    .send()
-                    .await?;
+            Kind::Sdk | Kind::SdkBare => {
+                let client = if kind == Kind::Sdk {
+                    &self.sdk
+                } else {
+                    &self.sdk_bare
+                };
+                let ticket = client.tickets().get_ticket(&self.ticket_id).send().await?;
                 Ok(ticket.subject.map_or(0, |s| s.len()))
             }
             Kind::Raw | Kind::RawSdkConfig => {
@@ -75,15 +75,6 @@ impl Clients {
                     .bytes()
                     .await?;
                 let ticket: RawTicket = serde_json::from_slice(&bytes)?;
-                Ok(ticket.subject.map_or(0, |s| s.len()))
-            }
-            Kind::SdkBare => {
-                let ticket = self
-                    .sdk_bare
-                    .tickets()
-                    .get_ticket(&self.ticket_id)
-                    .send()
-                    .await?;
                 Ok(ticket.subject.map_or(0, |s| s.len()))
             }
             Kind::SdkUndecoded => {
@@ -180,13 +171,13 @@ fn main() -> Result<()> {
         .build()?;
     let clients = runtime.block_on(clients(&sim))?;
 
+    let batch: usize = env_or("BENCH_BATCH", 50);
     println!("machine: {}", machine());
     println!(
         "getTicket over loopback, one request at a time on one keep-alive connection; \
          simulator in its own process (1 worker thread); client on a current-thread runtime; \
          {rounds} rounds of {round_secs} s per client; within a round the clients take turns \
-         in slices of {} requests",
-        env_or("BENCH_BATCH", 50usize)
+         in slices of {batch} requests"
     );
     let length = Duration::from_secs_f64(round_secs);
     let mut kinds = KINDS.to_vec();
@@ -200,82 +191,55 @@ fn main() -> Result<()> {
             kinds.push(kinds.first().copied().ok_or("BENCH_ONLY names no client")?);
         }
     }
-    let batch: usize = env_or("BENCH_BATCH", 50);
     runtime.block_on(round(
         &clients,
         &kinds,
         length.min(Duration::from_millis(300)),
         batch,
     ))?;
-    let mut results: Vec<Vec<Option<Round>>> = Vec::new();
+    let mut results: Vec<Vec<Round>> = Vec::new();
     let sim_cpu_start = process_cpu_seconds(sim.pid());
     for r in 0..rounds {
-        let row: Vec<Option<Round>> = runtime
-            .block_on(round(&clients, &kinds, length, batch))?
-            .into_iter()
-            .map(Some)
-            .collect();
+        let row = runtime.block_on(round(&clients, &kinds, length, batch))?;
         let line: Vec<String> = kinds
             .iter()
             .zip(&row)
-            .filter_map(|(kind, result)| {
-                let result = result.as_ref()?;
-                Some(format!(
+            .map(|(kind, result)| {
+                format!(
                     "{} {:.0}/s (p50 {:.1} µs, p99 {:.1} µs, client CPU {:.1} µs/req)",
                     name(*kind),
                     result.per_second,
                     result.p50_us,
                     result.p99_us,
                     result.cpu_us
-                ))
+                )
             })
             .collect();
         println!("round {}: {}", r + 1, line.join(" | "));
         results.push(row);
     }
-    for (index, kind) in kinds.iter().enumerate().skip(KINDS.len()) {
-        let rates: Vec<f64> = results
-            .iter()
-            .filter_map(|row| row[index].as_ref().map(|r| r.per_second))
-            .collect();
-        let p50s: Vec<f64> = results
-            .iter()
-            .filter_map(|row| row[index].as_ref().map(|r| r.p50_us))
-            .collect();
-        let cpus: Vec<f64> = results
-            .iter()
-            .filter_map(|row| row[index].as_ref().map(|r| r.cpu_us))
-            .collect();
-        println!(
-            "  {}: {:.0}/s, p50 {:.1} µs, client CPU {:.1} µs/req",
-            name(*kind),
-            median(&rates),
-            median(&p50s),
-            median(&cpus)
-        );
-    }
     let pick = |kind: usize, f: fn(&Round) -> f64| -> Vec<f64> {
-        results
-            .iter()
-            .filter_map(|row| row[kind].as_ref().map(f))
-            .collect()
+        results.iter().map(|row| f(&row[kind])).collect()
     };
     let ratio = |a: usize, b: usize, f: fn(&Round) -> f64| -> Vec<f64> {
-        results
-            .iter()
-            .filter_map(|row| Some(f(row[a].as_ref()?) / f(row[b].as_ref()?)))
-            .collect()
+        results.iter().map(|row| f(&row[a]) / f(&row[b])).collect()
     };
     let delta = |a: usize, b: usize, f: fn(&Round) -> f64| -> Vec<f64> {
-        results
-            .iter()
-            .filter_map(|row| Some(f(row[a].as_ref()?) - f(row[b].as_ref()?)))
-            .collect()
+        results.iter().map(|row| f(&row[a]) - f(&row[b])).collect()
     };
     let rate = |r: &Round| r.per_second;
     let p50 = |r: &Round| r.p50_us;
     let p99 = |r: &Round| r.p99_us;
     let cpu = |r: &Round| r.cpu_us;
+    for (index, kind) in kinds.iter().enumerate().skip(KINDS.len()) {
+        println!(
+            "  {}: {:.0}/s, p50 {:.1} µs, client CPU {:.1} µs/req",
+            name(*kind),
+            median(&pick(index, rate)),
+            median(&pick(index, p50)),
+            median(&pick(index, cpu))
+        );
+    }
     let sdk_rate = median(&pick(0, rate));
     println!();
     println!("medians over {rounds} rounds:");
@@ -318,7 +282,7 @@ fn main() -> Result<()> {
     );
 
     let sim_cpu_end = process_cpu_seconds(sim.pid());
-    let served: usize = results.iter().flatten().flatten().map(|r| r.requests).sum();
+    let served: usize = results.iter().flatten().map(|r| r.requests).sum();
     let sim_cpu_us = match (sim_cpu_start, sim_cpu_end) {
         (Some(start), Some(end)) if served > 0 => (end - start) * 1e6 / served as f64,
         _ => f64::NAN,

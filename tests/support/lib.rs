@@ -9,6 +9,20 @@ use std::time::Duration;
 pub use la_mock::Simulator;
 use liveagent::{Client, ClientBuilder};
 
+/// A simulator with `tickets` seeded tickets and no rate limit; panics when it cannot start.
+#[allow(clippy::panic)]
+pub async fn simulator(tickets: usize) -> Simulator {
+    match Simulator::builder()
+        .tickets(tickets)
+        .no_rate_limit()
+        .start()
+        .await
+    {
+        Ok(sim) => sim,
+        Err(error) => panic!("a simulator with {tickets} tickets: {error}"),
+    }
+}
+
 /// A client builder aimed at `sim` with its API key, short timeouts, and no client-side rate
 /// limit (tests that exercise the limiter set their own).
 pub fn builder_for(sim: &Simulator) -> ClientBuilder {

@@ -4,7 +4,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -25,11 +24,43 @@ pub fn rerun(binary: &str, name: &str) -> String {
     rows::rerun("liveagent-tests", binary, name)
 }
 
-/// Records `rows` as the figures of test `name` of `binary`.
+/// A row of the report without its test command, which [`record`] fills in.
+pub fn row(
+    area: &str,
+    order: u32,
+    case: impl Into<String>,
+    tried: impl Into<String>,
+    times: u64,
+    result: impl Into<String>,
+) -> Row {
+    Row::new(area, order, case, tried, times, result, String::new())
+}
+
+/// Records `rows` as the figures of test `name` of `binary`. A row without a test command
+/// (made by [`row`]) gets the command that re-runs this test; a row with one keeps it.
 pub fn record(binary: &str, name: &str, rows: &[Row]) {
-    if let Err(error) = rows::write(&format!("{binary}__{name}"), rows) {
+    let test = rerun(binary, name);
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|row| {
+            let mut row = row.clone();
+            if row.test.is_empty() {
+                row.test.clone_from(&test);
+            }
+            row
+        })
+        .collect();
+    if let Err(error) = rows::write(&format!("{binary}__{name}"), &rows) {
         eprintln!("cannot record the reliability rows of {binary}::{name}: {error}");
     }
+}
+
+/// `http://127.0.0.1:PORT/api/v3` on a port where nothing listens: one bound, then released.
+pub fn closed_base_url() -> io::Result<String> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = closed.local_addr()?.port();
+    drop(closed);
+    Ok(format!("http://127.0.0.1:{port}/api/v3"))
 }
 
 /// One attempt as the transport received it.
@@ -52,7 +83,6 @@ pub struct Attempt {
 #[derive(Clone, Debug, Default)]
 pub struct Recorder {
     attempts: Arc<Mutex<Vec<Attempt>>>,
-    count: Arc<AtomicU64>,
 }
 
 impl Recorder {
@@ -63,7 +93,7 @@ impl Recorder {
 
     /// How many attempts went through.
     pub fn count(&self) -> u64 {
-        self.count.load(Ordering::SeqCst)
+        lock(&self.attempts).len() as u64
     }
 
     /// Every attempt so far.
@@ -112,7 +142,6 @@ where
             headers_debug: format!("{:?}", request.headers()),
         };
         lock(&self.recorder.attempts).push(attempt);
-        self.recorder.count.fetch_add(1, Ordering::SeqCst);
         self.inner.call(request)
     }
 }
@@ -148,14 +177,14 @@ impl RawServer {
         Ok(Self { addr, heads, task })
     }
 
-    /// The server's address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `http://127.0.0.1:PORT`.
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/api/v3`: the base URL of a client aimed at this server.
+    pub fn base_url(&self) -> String {
+        format!("{}/api/v3", self.origin())
     }
 
     /// The request heads received so far.

@@ -1,27 +1,23 @@
 //! The simulator as a separate process for the benchmarks, so that its CPU time and memory are
 //! not mixed with the client's.
 //!
-//! `bench-sim [--tickets N] [--workers N] [--rate-limit N/SECS] [--burst N]`: prints
-//! `BASE_URL API_KEY` on one line, then serves until its standard input closes.
+//! `bench-sim [--tickets N] [--workers N]`: prints `BASE_URL API_KEY` on one line, then serves
+//! without a rate limit until its standard input closes.
 
 use std::error::Error;
 use std::io::{BufRead as _, Write as _};
 
-use la_mock::{RateLimit, Simulator};
+use la_mock::Simulator;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut tickets = 100usize;
     let mut workers = 1usize;
-    let mut rate_limit: Option<RateLimit> = None;
-    let mut burst: Option<u32> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--tickets" => tickets = value.parse()?,
             "--workers" => workers = value.parse()?,
-            "--rate-limit" => rate_limit = Some(RateLimit::parse(&value)?),
-            "--burst" => burst = Some(value.parse()?),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -30,15 +26,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let builder = Simulator::builder().tickets(tickets);
-        let builder = match rate_limit {
-            Some(limit) => builder.rate_limit(match burst {
-                Some(burst) => limit.with_burst(burst),
-                None => limit,
-            }),
-            None => builder.no_rate_limit(),
-        };
-        let sim = builder.start().await?;
+        let sim = Simulator::builder()
+            .tickets(tickets)
+            .no_rate_limit()
+            .start()
+            .await?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "{} {}", sim.base_url(), sim.api_key())?;
         stdout.flush()?;
