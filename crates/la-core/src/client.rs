@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use tower::util::{BoxCloneSyncService, option_layer};
+use tower::util::{BoxCloneSyncService, Either, option_layer};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 use crate::body::Body;
@@ -558,21 +558,32 @@ impl ClientBuilder {
             ));
         }
         let transport = match self.transport {
-            Some(transport) => transport,
+            Some(custom) => Either::Right(custom),
             None => {
                 let client = match self.reqwest_client {
                     Some(client) => client,
                     None => ReqwestTransport::default_client(USER_AGENT, self.connect_timeout)?,
                 };
-                BoxCloneSyncService::new(
+                Either::Left(
                     ReqwestTransport::new(client).max_response_bytes(self.max_response_bytes),
                 )
             }
         };
-        let transport = self
-            .inner
-            .into_iter()
-            .fold(transport, |service, layer| layer(service));
+        // The default transport keeps its type (the futures of its attempts are not boxed
+        // again) unless inner layers need a type-erased service to wrap.
+        let transport = if self.inner.is_empty() {
+            transport
+        } else {
+            let transport = match transport {
+                Either::Left(reqwest) => BoxCloneSyncService::new(reqwest),
+                Either::Right(custom) => custom,
+            };
+            Either::Right(
+                self.inner
+                    .into_iter()
+                    .fold(transport, |service, layer| layer(service)),
+            )
+        };
 
         #[cfg(feature = "redis-limiter")]
         let limiter = match (self.limiter, &self.redis_url, self.rate_limit) {
@@ -722,7 +733,8 @@ impl Client {
     /// Sends a request and decodes a successful JSON answer into `T`; a failure status becomes
     /// [`Error::Api`].
     pub async fn execute<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
-        self.execute_decoded(request).await.map(|d| d.value)
+        let (response, target) = self.send_inner(request).await?;
+        response::decode_with(|| target.context(), response, Some(&self.inner.key)).map(|d| d.value)
     }
 
     /// Like [`Client::execute`], keeping the status and headers of the answer.

@@ -147,45 +147,49 @@ enum Scalar<'a> {
     Bool(bool),
 }
 
-/// Decodes any JSON value, hands scalars to `convert`, and turns everything else into `None`.
-fn scalar<'de, D, T>(
-    deserializer: D,
-    convert: fn(Scalar<'_>) -> Option<T>,
-    expecting: &'static str,
-) -> Result<Option<T>, D::Error>
+/// A type a scalar converts to, if it fits.
+trait FromScalar: Sized {
+    /// What the field expects, for error messages.
+    const EXPECTING: &'static str;
+
+    /// The value for this scalar, or `None` when it does not fit.
+    fn from_scalar(value: Scalar<'_>) -> Option<Self>;
+}
+
+/// Decodes any JSON value, converts scalars with [`FromScalar`], and turns everything else into
+/// `None`.
+fn scalar<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
+    T: FromScalar,
 {
-    struct ScalarVisitor<T> {
-        convert: fn(Scalar<'_>) -> Option<T>,
-        expecting: &'static str,
-    }
+    struct ScalarVisitor<T>(PhantomData<T>);
 
-    impl<'de, T> Visitor<'de> for ScalarVisitor<T> {
+    impl<'de, T: FromScalar> Visitor<'de> for ScalarVisitor<T> {
         type Value = Option<T>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.expecting)
+            f.write_str(T::EXPECTING)
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok((self.convert)(Scalar::Str(v)))
+            Ok(T::from_scalar(Scalar::Str(v)))
         }
 
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok((self.convert)(Scalar::I64(v)))
+            Ok(T::from_scalar(Scalar::I64(v)))
         }
 
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok((self.convert)(Scalar::U64(v)))
+            Ok(T::from_scalar(Scalar::U64(v)))
         }
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok((self.convert)(Scalar::F64(v)))
+            Ok(T::from_scalar(Scalar::F64(v)))
         }
 
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok((self.convert)(Scalar::Bool(v)))
+            Ok(T::from_scalar(Scalar::Bool(v)))
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -209,86 +213,91 @@ where
         }
     }
 
-    deserializer.deserialize_any(ScalarVisitor { convert, expecting })
+    deserializer.deserialize_any(ScalarVisitor(PhantomData))
 }
 
-/// Text for a text field. Numbers and booleans are written out.
-fn to_text(value: Scalar<'_>) -> Option<String> {
-    Some(match value {
-        Scalar::Str(s) => s.to_owned(),
-        Scalar::I64(n) => n.to_string(),
-        Scalar::U64(n) => n.to_string(),
-        Scalar::F64(n) => n.to_string(),
-        Scalar::Bool(b) => b.to_string(),
-    })
-}
+/// Text fields: numbers and booleans are written out.
+impl FromScalar for String {
+    const EXPECTING: &'static str = "text";
 
-fn to_f64(value: Scalar<'_>) -> Option<f64> {
-    match value {
-        Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
-        Scalar::I64(n) => Some(n as f64),
-        Scalar::U64(n) => Some(n as f64),
-        Scalar::F64(n) => Some(n),
-        Scalar::Bool(_) => None,
+    fn from_scalar(value: Scalar<'_>) -> Option<Self> {
+        Some(match value {
+            Scalar::Str(s) => s.to_owned(),
+            Scalar::I64(n) => n.to_string(),
+            Scalar::U64(n) => n.to_string(),
+            Scalar::F64(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        })
     }
 }
 
-fn to_i64(value: Scalar<'_>) -> Option<i64> {
-    let from_float = |f: f64| {
-        (f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64)
-            .then_some(f as i64)
-    };
-    match value {
-        Scalar::Str(s) => {
-            let s = s.trim();
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().and_then(from_float))
+impl FromScalar for f64 {
+    const EXPECTING: &'static str = "a number";
+
+    fn from_scalar(value: Scalar<'_>) -> Option<Self> {
+        match value {
+            Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+            Scalar::I64(n) => Some(n as f64),
+            Scalar::U64(n) => Some(n as f64),
+            Scalar::F64(n) => Some(n),
+            Scalar::Bool(_) => None,
         }
-        Scalar::I64(n) => Some(n),
-        Scalar::U64(n) => i64::try_from(n).ok(),
-        Scalar::F64(f) => from_float(f),
-        Scalar::Bool(_) => None,
     }
 }
 
-fn to_bool(value: Scalar<'_>) -> Option<bool> {
-    match value {
-        Scalar::Bool(b) => Some(b),
-        Scalar::I64(0) | Scalar::U64(0) => Some(false),
-        Scalar::I64(1) | Scalar::U64(1) => Some(true),
-        Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "y" | "yes" => Some(true),
-            "false" | "0" | "n" | "no" => Some(false),
+impl FromScalar for i64 {
+    const EXPECTING: &'static str = "an integer";
+
+    fn from_scalar(value: Scalar<'_>) -> Option<Self> {
+        let from_float = |f: f64| {
+            (f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64)
+                .then_some(f as i64)
+        };
+        match value {
+            Scalar::Str(s) => {
+                let s = s.trim();
+                s.parse::<i64>()
+                    .ok()
+                    .or_else(|| s.parse::<f64>().ok().and_then(from_float))
+            }
+            Scalar::I64(n) => Some(n),
+            Scalar::U64(n) => i64::try_from(n).ok(),
+            Scalar::F64(f) => from_float(f),
+            Scalar::Bool(_) => None,
+        }
+    }
+}
+
+impl FromScalar for bool {
+    const EXPECTING: &'static str = "a boolean";
+
+    fn from_scalar(value: Scalar<'_>) -> Option<Self> {
+        match value {
+            Scalar::Bool(b) => Some(b),
+            Scalar::I64(0) | Scalar::U64(0) => Some(false),
+            Scalar::I64(1) | Scalar::U64(1) => Some(true),
+            Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "y" | "yes" => Some(true),
+                "false" | "0" | "n" | "no" => Some(false),
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
+        }
     }
 }
 
-impl Lenient for String {
-    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-        scalar(d, to_text, "text")
-    }
+/// The scalar types decode through [`scalar`].
+macro_rules! lenient_scalars {
+    ($($ty:ty),*) => {$(
+        impl Lenient for $ty {
+            fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+                scalar(d)
+            }
+        }
+    )*};
 }
 
-impl Lenient for f64 {
-    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-        scalar(d, to_f64, "a number")
-    }
-}
-
-impl Lenient for i64 {
-    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-        scalar(d, to_i64, "an integer")
-    }
-}
-
-impl Lenient for bool {
-    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-        scalar(d, to_bool, "a boolean")
-    }
-}
+lenient_scalars!(String, f64, i64, bool);
 
 impl Lenient for serde_json::Value {
     fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {

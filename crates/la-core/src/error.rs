@@ -49,12 +49,12 @@ impl fmt::Display for RequestContext {
     }
 }
 
-/// The method and URI of a request, kept as cheap clones (reference counts) so that a
+/// The method and path of a request, kept as cheap clones (a reference count) so that a
 /// [`RequestContext`] is built, with its text, only when there is an error to describe.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     method: Method,
-    uri: http::Uri,
+    path: Option<http::uri::PathAndQuery>,
 }
 
 impl Target {
@@ -62,13 +62,17 @@ impl Target {
     pub(crate) fn of<B>(request: &http::Request<B>) -> Self {
         Self {
             method: request.method().clone(),
-            uri: request.uri().clone(),
+            path: request.uri().path_and_query().cloned(),
         }
     }
 
     /// The request's context, for an error.
     pub(crate) fn context(&self) -> RequestContext {
-        RequestContext::new(self.method.clone(), self.uri.path())
+        let path = self
+            .path
+            .as_ref()
+            .map_or("/", http::uri::PathAndQuery::path);
+        RequestContext::new(self.method.clone(), path)
     }
 }
 

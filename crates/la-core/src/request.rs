@@ -54,12 +54,19 @@ pub enum Idempotency {
 }
 
 /// Per-request information that travels through the stack as an `http::Request` extension.
-#[derive(Clone, Debug)]
+///
+/// A clone leaves out the parsed [`url`](Self::url): the copy of each request that the retry
+/// layer keeps for a possible retry stays cheap, and a retried attempt's transport parses the
+/// URI instead.
+#[derive(Debug)]
 pub struct RequestMeta {
     /// The path template of the operation, such as `/tickets/{ticketId}`.
     pub path_template: &'static str,
     /// How the retry layer may treat this request.
     pub idempotency: Idempotency,
+    /// The URL parsed when [`Request::into_http`] built the request: the default transport sends
+    /// it instead of parsing the request's URI again, unless a layer changed the URI since.
+    pub url: Option<url::Url>,
 }
 
 impl Idempotency {
@@ -77,17 +84,22 @@ impl Idempotency {
     }
 }
 
+impl Clone for RequestMeta {
+    fn clone(&self) -> Self {
+        Self {
+            path_template: self.path_template,
+            idempotency: self.idempotency,
+            url: None,
+        }
+    }
+}
+
 impl RequestMeta {
     /// Whether a failure after which the server may have acted can be retried.
     pub fn is_idempotent(&self, method: &Method) -> bool {
         self.idempotency.is_idempotent(method)
     }
 }
-
-/// The parsed URL of a request, as built by [`Request::into_http`]; the default transport
-/// sends it instead of parsing the request's URI again, unless a layer changed the URI.
-#[derive(Clone, Debug)]
-pub struct TargetUrl(pub url::Url);
 
 /// One file of a `multipart/form-data` body.
 #[derive(Clone)]
@@ -243,7 +255,8 @@ enum RequestBody {
 pub struct Request {
     method: Method,
     path_template: &'static str,
-    path: String,
+    /// The template until a parameter is filled in (no copy for paths without parameters).
+    path: Cow<'static, str>,
     query: Vec<(Cow<'static, str>, String)>,
     headers: HeaderMap,
     body: RequestBody,
@@ -257,7 +270,7 @@ impl Request {
         Self {
             method,
             path_template,
-            path: path_template.to_owned(),
+            path: Cow::Borrowed(path_template),
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: RequestBody::Empty,
@@ -295,7 +308,7 @@ impl Request {
                 .is_some_and(|rest| rest.starts_with('}'))
         };
         let mut path = String::with_capacity(self.path.len() + value.len() * 3);
-        let mut rest = self.path.as_str();
+        let mut rest = &*self.path;
         let mut filled = false;
         while let Some(i) = rest.find('{') {
             path.push_str(&rest[..i]);
@@ -315,7 +328,7 @@ impl Request {
             )));
         }
         path.push_str(rest);
-        self.path = path;
+        self.path = Cow::Owned(path);
         Ok(self)
     }
 
@@ -510,12 +523,11 @@ impl Request {
         if let Some(content_type) = content_type {
             headers.insert(CONTENT_TYPE, content_type);
         }
-        let extensions = request.extensions_mut();
-        extensions.insert(RequestMeta {
+        request.extensions_mut().insert(RequestMeta {
             path_template: self.path_template,
             idempotency: self.idempotency,
+            url: Some(url),
         });
-        extensions.insert(TargetUrl(url));
         Ok(request)
     }
 }
@@ -609,7 +621,8 @@ mod tests {
                 .query("x", "")
                 .into_http(&base)
                 .unwrap();
-            let url = &http.extensions().get::<TargetUrl>().unwrap().0;
+            let meta = http.extensions().get::<RequestMeta>().unwrap();
+            let url = meta.url.as_ref().unwrap();
             assert_eq!(http.uri().to_string(), url.as_str());
             assert!(*http.uri() == *url.as_str());
             assert!(url.path().ends_with("/tickets/a%2Fb%20%C3%A9%25"), "{url}");
@@ -689,6 +702,7 @@ mod tests {
         let meta = |i| RequestMeta {
             path_template: "/x",
             idempotency: i,
+            url: None,
         };
         assert!(meta(Idempotency::ByMethod).is_idempotent(&Method::GET));
         assert!(meta(Idempotency::ByMethod).is_idempotent(&Method::PUT));

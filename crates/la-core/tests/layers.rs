@@ -198,3 +198,39 @@ async fn a_layer_may_change_the_response_and_fail_with_its_own_error() {
         other => panic!("expected a Middleware error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_inner_layer_that_changes_the_uri_is_honoured_by_the_reqwest_transport() {
+    let mut server = mockito::Server::new_async().await;
+    let original = server
+        .mock("GET", "/api/v3/tickets/t1")
+        .expect(0)
+        .create_async()
+        .await;
+    let rewritten = server
+        .mock("GET", "/api/v3/tickets/t2")
+        .match_query(mockito::Matcher::UrlEncoded("x".into(), "1".into()))
+        .with_status(200)
+        .with_body(r#"{"id":"t2"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    // The transport normally sends the URL parsed when the request was built; a layer that
+    // points the request elsewhere must win over it.
+    let rewrite = MapRequestLayer::new(|mut request: http::Request<Body>| {
+        let uri = request.uri().to_string().replace("/t1", "/t2?x=1");
+        *request.uri_mut() = uri.parse().unwrap();
+        request
+    });
+    let client = common::mock_builder(&server.url())
+        .layer_inner(rewrite)
+        .build()
+        .unwrap();
+    let value: serde_json::Value = client
+        .execute(Request::new(Method::GET, "/tickets/t1"))
+        .await
+        .unwrap();
+    assert_eq!(value["id"], "t2");
+    original.assert_async().await;
+    rewritten.assert_async().await;
+}

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{Double, Reply, mock_builder};
+use common::{Double, Reply, fast_retry, mock_builder};
 use la_core::{
     Error, Idempotency, Method, Request, RetryBudgetConfig, RetryConfig, TimeoutKind, TransportKind,
 };
@@ -368,4 +368,97 @@ async fn retry_budget_bounds_the_extra_load_on_a_failing_server() {
     let before = double.calls();
     let _ = clone.execute::<serde_json::Value>(get("/tickets")).await;
     assert!(double.calls() - before <= 2);
+}
+
+/// What an inner layer saw on one attempt.
+#[derive(Clone, Debug, PartialEq)]
+struct AttemptView {
+    template: Option<&'static str>,
+    idempotency: Option<Idempotency>,
+    marker: Option<&'static str>,
+}
+
+/// A marker an outer layer puts into the request's extensions.
+#[derive(Clone, Debug)]
+struct Marker(&'static str);
+
+/// Sends `request` through a client whose double answers 502 twice, then 200, with an inner
+/// layer that records each attempt's extensions, and (with `marker`) an outer layer that adds an
+/// extension of its own.
+async fn attempts_seen(request: Request, marker: Option<&'static str>) -> Vec<AttemptView> {
+    use la_core::Body;
+    use la_core::request::RequestMeta;
+    use std::sync::{Arc, Mutex};
+    use tower::util::MapRequestLayer;
+
+    let double = Double::sequence(vec![
+        Reply::status(502),
+        Reply::status(502),
+        Reply::json("{}"),
+    ]);
+    let views = Arc::new(Mutex::new(Vec::new()));
+    let record = {
+        let views = views.clone();
+        MapRequestLayer::new(move |request: http::Request<Body>| {
+            let meta = request.extensions().get::<RequestMeta>();
+            views.lock().unwrap().push(AttemptView {
+                template: meta.map(|m| m.path_template),
+                idempotency: meta.map(|m| m.idempotency),
+                marker: request.extensions().get::<Marker>().map(|m| m.0),
+            });
+            request
+        })
+    };
+    let mut builder = double
+        .builder()
+        .no_rate_limit()
+        .retry(fast_retry())
+        .layer_inner(record);
+    if let Some(marker) = marker {
+        builder = builder.layer_outer(MapRequestLayer::new(
+            move |mut request: http::Request<Body>| {
+                request.extensions_mut().insert(Marker(marker));
+                request
+            },
+        ));
+    }
+    let client = builder.build().unwrap();
+    let _: serde_json::Value = client.execute(request).await.unwrap();
+    assert_eq!(double.calls(), 3);
+    views.lock().unwrap().clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_retry_carries_the_request_metadata_and_the_callers_extensions() {
+    let template = "/tickets/{ticketId}";
+    let get = || {
+        Request::new(Method::GET, template)
+            .path_param("ticketId", "t1")
+            .unwrap()
+    };
+    let expected = |marker| AttemptView {
+        template: Some(template),
+        idempotency: Some(Idempotency::ByMethod),
+        marker,
+    };
+
+    // The SDK's metadata alone (the retry layer keeps it aside instead of copying the map).
+    let views = attempts_seen(get(), None).await;
+    assert_eq!(views, vec![expected(None); 3]);
+
+    // With an extension of the caller's as well, the whole map is copied.
+    let views = attempts_seen(get(), Some("outer")).await;
+    assert_eq!(views, vec![expected(Some("outer")); 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idempotent_post_keeps_its_marking_across_several_retries() {
+    let views = attempts_seen(post("/tickets").idempotency(Idempotency::Idempotent), None).await;
+    assert_eq!(views.len(), 3);
+    assert!(
+        views
+            .iter()
+            .all(|v| v.idempotency == Some(Idempotency::Idempotent)),
+        "{views:?}"
+    );
 }

@@ -67,16 +67,22 @@ impl fmt::Debug for ApiKey {
 /// A layer that adds the `apikey` header to requests for one origin and refuses all others.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
+    shared: Arc<Credentials>,
+}
+
+/// The key and the origin it may be sent to, behind one reference count: the stack is cloned
+/// for every call.
+#[derive(Debug)]
+struct Credentials {
     key: ApiKey,
-    origin: Arc<Origin>,
+    origin: Origin,
 }
 
 impl AuthLayer {
     /// Authenticates requests to `origin` with `key`.
     pub fn new(key: ApiKey, origin: Origin) -> Self {
         Self {
-            key,
-            origin: Arc::new(origin),
+            shared: Arc::new(Credentials { key, origin }),
         }
     }
 }
@@ -87,8 +93,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Auth<S> {
         Auth {
             inner,
-            key: self.key.clone(),
-            origin: Arc::clone(&self.origin),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -97,8 +102,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 #[derive(Clone, Debug)]
 pub struct Auth<S> {
     inner: S,
-    key: ApiKey,
-    origin: Arc<Origin>,
+    shared: Arc<Credentials>,
 }
 
 impl<S> tower::Service<http::Request<Body>> for Auth<S>
@@ -114,7 +118,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        if !self.origin.matches(request.uri()) {
+        let Credentials { key, origin } = &*self.shared;
+        if !origin.matches(request.uri()) {
             return Either::Right(ready(Err(Error::invalid_request(format!(
                 "{}: refusing to send the API key to {}, which is not the configured API origin {}",
                 RequestContext::of(&request),
@@ -122,12 +127,12 @@ where
                     .uri()
                     .authority()
                     .map_or("an unknown host", |a| a.as_str()),
-                self.origin
+                origin
             )))));
         }
         request
             .headers_mut()
-            .insert(API_KEY_HEADER, self.key.header_value().clone());
+            .insert(API_KEY_HEADER, key.header_value().clone());
         Either::Left(self.inner.call(request))
     }
 }

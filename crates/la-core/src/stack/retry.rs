@@ -199,12 +199,11 @@ impl RetryBudget {
         }
     }
 
-    fn with_state<T>(&self, f: impl FnOnce(&mut BudgetState) -> T) -> T {
+    fn with_state<T>(&self, now: Instant, f: impl FnOnce(&mut BudgetState) -> T) -> T {
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
         let elapsed = now.duration_since(state.refilled_at).as_secs_f64();
         state.tokens =
             (state.tokens + elapsed * self.config.refill_per_second).min(self.config.max_tokens);
@@ -214,14 +213,18 @@ impl RetryBudget {
 
     /// Records a new request.
     pub fn deposit(&self) {
+        self.deposit_at(Instant::now());
+    }
+
+    fn deposit_at(&self, now: Instant) {
         let add = self.config.per_request;
         let max = self.config.max_tokens;
-        self.with_state(|s| s.tokens = (s.tokens + add).min(max));
+        self.with_state(now, |s| s.tokens = (s.tokens + add).min(max));
     }
 
     /// Takes a token for a retry; false when the budget is empty.
     pub fn withdraw(&self) -> bool {
-        self.with_state(|s| {
+        self.with_state(Instant::now(), |s| {
             if s.tokens >= 1.0 {
                 s.tokens -= 1.0;
                 true
@@ -233,7 +236,7 @@ impl RetryBudget {
 
     /// Tokens left (for diagnostics and tests).
     pub fn tokens(&self) -> f64 {
-        self.with_state(|s| s.tokens)
+        self.with_state(Instant::now(), |s| s.tokens)
     }
 }
 
@@ -245,6 +248,10 @@ pub struct RetryPolicy {
     /// Attempts finished so far for the request this copy of the policy serves.
     attempts: u32,
     started: Option<Instant>,
+    /// The request's [`RequestMeta`] when it was its only extension: kept here instead of in the
+    /// saved copy of the request (copying an extension map costs three allocations), and put
+    /// back into the copy when a retry is decided.
+    meta: Option<RequestMeta>,
 }
 
 impl RetryPolicy {
@@ -257,6 +264,7 @@ impl RetryPolicy {
             budget,
             attempts: 0,
             started: None,
+            meta: None,
         })
     }
 
@@ -285,14 +293,21 @@ enum Retryable {
 fn classify(result: &Result<http::Response<Body>, Error>) -> (Retryable, Option<Duration>) {
     match result {
         Ok(response) => {
+            let status = response.status();
+            if !matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::GATEWAY_TIMEOUT
+            ) {
+                return (Retryable::No, None);
+            }
             let retry_after = parse_retry_after(response.headers());
-            let class = match response.status() {
+            let class = match status {
                 StatusCode::TOO_MANY_REQUESTS => Retryable::Always,
                 StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => Retryable::Always,
-                StatusCode::SERVICE_UNAVAILABLE
-                | StatusCode::BAD_GATEWAY
-                | StatusCode::GATEWAY_TIMEOUT => Retryable::IfIdempotent,
-                _ => Retryable::No,
+                _ => Retryable::IfIdempotent,
             };
             (class, retry_after)
         }
@@ -347,9 +362,10 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
     ) -> Option<Self::Future> {
         self.attempts += 1;
         // A request built without `Request::into_http` is treated by its method.
-        let idempotency = request
-            .extensions()
-            .get::<RequestMeta>()
+        let idempotency = self
+            .meta
+            .as_ref()
+            .or_else(|| request.extensions().get::<RequestMeta>())
             .map_or(Idempotency::ByMethod, |meta| meta.idempotency);
         let (class, retry_after) = classify(result);
         let allowed = match class {
@@ -379,6 +395,9 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
             tracing::debug!("not retrying: the retry budget is empty");
             return None;
         }
+        if let Some(meta) = self.meta.take() {
+            request.extensions_mut().insert(meta);
+        }
         tracing::debug!(
             method = %request.method(),
             path = request.uri().path(),
@@ -393,8 +412,9 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
     fn clone_request(&mut self, request: &http::Request<Body>) -> Option<http::Request<Body>> {
         if self.attempts == 0 {
             // A new request: this copy of the policy is about to be cloned for it.
-            self.started = Some(Instant::now());
-            self.budget.deposit();
+            let now = Instant::now();
+            self.started = Some(now);
+            self.budget.deposit_at(now);
         }
         if self.config.max_attempts <= 1 {
             return None;
@@ -405,7 +425,11 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         *clone.uri_mut() = request.uri().clone();
         *clone.version_mut() = request.version();
         *clone.headers_mut() = request.headers().clone();
-        *clone.extensions_mut() = request.extensions().clone();
+        let extensions = request.extensions();
+        match extensions.get::<RequestMeta>() {
+            Some(meta) if extensions.len() == 1 => self.meta = Some(meta.clone()),
+            _ => *clone.extensions_mut() = extensions.clone(),
+        }
         Some(clone)
     }
 }

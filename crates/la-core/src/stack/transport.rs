@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::body::Body;
 use crate::error::{BoxError, Error, RequestContext, Target, TransportKind};
-use crate::request::TargetUrl;
+use crate::request::RequestMeta;
 
 /// The default limit on the size of one response body: 32 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -98,8 +98,12 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
                 source,
             })?;
             // The URL parsed when the request was built, unless a layer changed the URI since.
-            let url = match parts.extensions.remove::<TargetUrl>() {
-                Some(TargetUrl(url)) if parts.uri == *url.as_str() => url,
+            let built = parts
+                .extensions
+                .get_mut::<RequestMeta>()
+                .and_then(|meta| meta.url.take());
+            let url = match built {
+                Some(url) if same_target(&parts.uri, &url) => url,
                 _ => reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
                     Error::invalid_request(format!(
                         "{}: the request URL cannot be sent: {e}",
@@ -122,6 +126,15 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
             read_response(response, limit, &target).await
         })
     }
+}
+
+/// Whether `uri` still names `url`, byte for byte (it was parsed from it when the request was
+/// built); any difference, even one that does not change the meaning, counts as a change.
+fn same_target(uri: &http::Uri, url: &url::Url) -> bool {
+    uri.scheme_str() == Some(url.scheme())
+        && uri.authority().map(http::uri::Authority::as_str) == Some(url.authority())
+        && uri.path_and_query().map(http::uri::PathAndQuery::as_str)
+            == Some(&url[url::Position::BeforePath..])
 }
 
 fn map_reqwest_error(error: reqwest::Error, context: RequestContext) -> Error {
@@ -156,12 +169,9 @@ async fn read_response(
     {
         return Err(too_large());
     }
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = std::mem::take(response.headers_mut());
-    }
+    let status = response.status();
+    let version = response.version();
+    let headers = std::mem::take(response.headers_mut());
 
     let mut first: Option<Bytes> = None;
     let mut rest: Option<BytesMut> = None;
@@ -191,11 +201,9 @@ async fn read_response(
         (Some(head), None) => head,
         (None, None) => Bytes::new(),
     };
-    builder
-        .body(Body::full(bytes))
-        .map_err(|e| Error::Transport {
-            kind: TransportKind::Body,
-            context: target.context(),
-            source: Box::new(e),
-        })
+    let mut answer = http::Response::new(Body::full(bytes));
+    *answer.status_mut() = status;
+    *answer.version_mut() = version;
+    *answer.headers_mut() = headers;
+    Ok(answer)
 }
