@@ -734,7 +734,7 @@ impl Client {
     /// [`Error::Api`].
     pub async fn execute<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
         let (response, target) = self.send_inner(request).await?;
-        response::decode_with(|| target.context(), response, Some(&self.inner.key)).map(|d| d.value)
+        response::decode_value(|| target.context(), &response, Some(&self.inner.key))
     }
 
     /// Like [`Client::execute`], keeping the status and headers of the answer.

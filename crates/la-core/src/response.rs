@@ -43,29 +43,30 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
     response: http::Response<Bytes>,
     key: Option<&ApiKey>,
 ) -> Result<Decoded<T>, Error> {
-    let (parts, body) = response.into_parts();
-    if !parts.status.is_success() {
-        return Err(api_error(
-            &context(),
-            parts.status,
-            &parts.headers,
-            &body,
-            key,
-        ));
-    }
-    if let Some(value) = decode_fast(&body) {
-        return Ok(Decoded {
-            status: parts.status,
-            headers: parts.headers,
-            value,
-        });
-    }
-    let value = decode_described(&context(), parts.status, &parts.headers, &body, key)?;
+    let value = decode_value(context, &response, key)?;
+    let (parts, _) = response.into_parts();
     Ok(Decoded {
         status: parts.status,
         headers: parts.headers,
         value,
     })
+}
+
+/// The value alone, for callers that do not keep the status and headers: it is not moved
+/// through a [`Decoded`] (a large model is copied at every move).
+pub(crate) fn decode_value<T: DeserializeOwned>(
+    context: impl FnOnce() -> RequestContext,
+    response: &http::Response<Bytes>,
+    key: Option<&ApiKey>,
+) -> Result<T, Error> {
+    let (status, headers, body) = (response.status(), response.headers(), response.body());
+    if !status.is_success() {
+        return Err(api_error(&context(), status, headers, body, key));
+    }
+    match decode_fast(body) {
+        Some(value) => Ok(value),
+        None => decode_described(&context(), status, headers, body, key),
+    }
 }
 
 /// The plain decoder: `None` on any failure, which the caller then describes by decoding again
