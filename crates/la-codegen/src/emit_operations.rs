@@ -521,9 +521,12 @@ fn emit_operation(op: &Operation, handle: &str, config: &Config) -> (TokenStream
             }
 
             /// Sends the request and decodes the answer.
-            pub async fn send(self) -> Result<#response, la_core::Error> {
-                let request = self.build()?;
-                self.client.execute(request).await
+            pub fn send(
+                self,
+            ) -> impl std::future::Future<Output = Result<#response, la_core::Error>> + Send + 'static
+            {
+                let request = self.build();
+                self.client.execute_built(request)
             }
 
             #list

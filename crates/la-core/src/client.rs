@@ -737,6 +737,18 @@ impl Client {
         response::decode_value(|| target.context(), &response, Some(&self.inner.key))
     }
 
+    /// [`Client::execute`] for a client handed over by value and a request that may have failed
+    /// to build (the error then comes out of the future): what the generated operations'
+    /// `send` methods return as it is. Each `async` level a call goes through moves the whole
+    /// future of the levels below it, so the generated code adds none of its own.
+    pub async fn execute_built<T: DeserializeOwned>(
+        self,
+        request: Result<Request, Error>,
+    ) -> Result<T, Error> {
+        let (response, target) = self.send_inner(request?).await?;
+        response::decode_value(|| target.context(), &response, Some(&self.inner.key))
+    }
+
     /// Like [`Client::execute`], keeping the status and headers of the answer.
     pub async fn execute_decoded<T: DeserializeOwned>(
         &self,

@@ -149,9 +149,14 @@ impl CreateApiKeys {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiKeyWithPrivileges, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::ApiKeyWithPrivileges, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::delete_api_key`]: Deletes api key (`DELETE /apikeys/{apikeyId}`).
@@ -172,9 +177,13 @@ impl DeleteApiKey {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::generate_api_key`]: Gets new api keys (`POST /apikeys/_generate`).
@@ -195,9 +204,12 @@ impl GenerateApiKey {
         ))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiKey, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::ApiKey, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::generate_sso_key`]: Generate SSO key (`POST /sso`).
@@ -215,9 +227,12 @@ impl GenerateSsoKey {
         Ok(la_core::Request::new(la_core::Method::POST, "/sso"))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::SSOKey, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::SSOKey, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::get_api_info`]: Gets api info (`GET /api/info/{apiVersion}`).
@@ -238,9 +253,12 @@ impl GetApiInfo {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiInfo, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::ApiInfo, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::get_api_key`]: Gets api keys (`GET /apikeys/{apikeyId}`).
@@ -261,9 +279,14 @@ impl GetApiKey {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiKeyWithPrivileges, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::ApiKeyWithPrivileges, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::get_api_keys`]: Gets api keys (`GET /apikeys`).
@@ -339,9 +362,13 @@ impl GetApiKeys {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::ApiKey>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::ApiKey>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -391,9 +418,13 @@ impl GetApiPrivileges {
         ))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::ApiPrivilege>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::ApiPrivilege>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::get_api_v3_keys_count`]: Gets count for api v3 keys (`GET /api/v3/count`).
@@ -425,9 +456,12 @@ impl GetApiV3KeysCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::get_sso_key`]: Get SSO key (`GET /sso`).
@@ -445,9 +479,12 @@ impl GetSsoKey {
         Ok(la_core::Request::new(la_core::Method::GET, "/sso"))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::SSOKey, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::SSOKey, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::login`]: Creates or returns API key from login (`POST /apikeys/_login`).
@@ -476,9 +513,14 @@ impl Login {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiKeyWithPrivileges, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::ApiKeyWithPrivileges, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`Api::update_api_key`]: Updates api key (`PUT /apikeys/{apikeyId}`).
@@ -509,8 +551,13 @@ impl UpdateApiKey {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ApiKeyWithPrivileges, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::ApiKeyWithPrivileges, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

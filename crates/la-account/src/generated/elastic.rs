@@ -55,9 +55,13 @@ impl GetIndexStatus {
         ))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::IndexStatusData, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::IndexStatusData, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ElasticApi::reindex`]: Reindex selected fields (`POST /elastic/reindex`).
@@ -86,9 +90,13 @@ impl Reindex {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ElasticMessage, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::ElasticMessage, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ElasticApi::reindex_all`]: Reindex all fields (`POST /elastic/reindexAll`).
@@ -109,8 +117,12 @@ impl ReindexAll {
         ))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ElasticMessage, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::ElasticMessage, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

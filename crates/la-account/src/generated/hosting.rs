@@ -35,8 +35,12 @@ impl GetInfo {
         Ok(la_core::Request::new(la_core::Method::GET, "/hosting/info"))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::HostingInfo, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::HostingInfo, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

@@ -178,9 +178,12 @@ impl ConvertRegisteredVisitor {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Agent, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Agent, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::delete_agent`]: Agent (`DELETE /agents/{userId}`).
@@ -201,9 +204,13 @@ impl DeleteAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::get_agent`]: Agent (`GET /agents/{userId}`).
@@ -224,9 +231,12 @@ impl GetAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Agent, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Agent, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::get_agent_by_email`]: Agent (`POST /agents/_by_email`).
@@ -252,9 +262,12 @@ impl GetAgentByEmail {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Agent, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Agent, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::get_agent_statuses`]: Get agent statuses in departments (`GET /agents/{userId}/status`).
@@ -275,9 +288,13 @@ impl GetAgentStatuses {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::AgentStatus>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentStatus>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::get_agents`]: Agent list (`GET /agents/`).
@@ -375,9 +392,13 @@ impl GetAgents {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Agent>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Agent>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -503,9 +524,13 @@ impl GetAgentsActivity {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::AgentActivity>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentActivity>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -555,9 +580,13 @@ impl LoginAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::ErrorResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::ErrorResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::logout_agent`]: Logout agent (`POST /agents/{userId}/_logout`).
@@ -578,9 +607,13 @@ impl LogoutAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::pause_agent`]: Pause agent (`POST /agents/{userId}/_pause`).
@@ -601,9 +634,13 @@ impl PauseAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::undelete_agent`]: Undelete agent (`POST /agents/undelete`).
@@ -632,9 +669,12 @@ impl UndeleteAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Agent, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Agent, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`AgentsApi::update_agent`]: Update agent (`PUT /agents/{userId}`).
@@ -665,8 +705,11 @@ impl UpdateAgent {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Agent, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Agent, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

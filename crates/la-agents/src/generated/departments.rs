@@ -164,9 +164,13 @@ impl GetDepartmentList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Department>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Department>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -217,9 +221,13 @@ impl GetSpecificDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Department, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Department, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DepartmentsApi::if_agent_is_in_department`]: Is agent is department (`GET /departments/{departmentId}/{agentId}`).
@@ -245,9 +253,13 @@ impl IfAgentIsInDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DepartmentsApi::update_department_mail_account`]: Update department mail account (`PUT /departments/{departmentId}/mailAccount/{mailAccountId}`).
@@ -273,8 +285,12 @@ impl UpdateDepartmentMailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Department, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Department, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

@@ -291,9 +291,13 @@ impl ChangeAddons {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Addon>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Addon>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::change_plan`]: Change plan (`POST /subscriptions/{subscriptionId}/_upgrade`).
@@ -327,9 +331,13 @@ impl ChangePlan {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_active_addons`]: Addon list (`GET /subscriptions/{subscriptionId}/addons/`).
@@ -353,9 +361,13 @@ impl GetActiveAddons {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Addon>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Addon>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_billing_info`]: Billing info (`GET /subscriptions/{subscriptionId}/billingInfo`).
@@ -379,9 +391,13 @@ impl GetBillingInfo {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Customer, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Customer, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_billing_metrics`]: Billing metrics (`GET /subscriptions/{subscriptionId}/billingMetrics`).
@@ -405,9 +421,13 @@ impl GetBillingMetrics {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::BillingMetric>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::BillingMetric>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_billing_status`]: Billing status (`GET /subscriptions/{subscriptionId}/billingStatus`).
@@ -431,9 +451,13 @@ impl GetBillingStatus {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::BillingStatus, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::BillingStatus, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_domain_info`]: Domain info (`GET /subscriptions/{subscriptionId}/domain`).
@@ -457,9 +481,12 @@ impl GetDomainInfo {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Domain, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Domain, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_payment_method`]: Payment method (`GET /subscriptions/{subscriptionId}/paymentMethod`).
@@ -483,9 +510,13 @@ impl GetPaymentMethod {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PaymentInfo, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PaymentInfo, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_payment_processor`]: Payment processor (`GET /subscriptions/{subscriptionId}/paymentProcessor`).
@@ -522,9 +553,14 @@ impl GetPaymentProcessor {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PaymentProcessorType, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::PaymentProcessorType, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_subscription`]: Subscription (`GET /subscriptions/{subscriptionId}`).
@@ -546,9 +582,13 @@ impl GetSubscription {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Subscription, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Subscription, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_subscription_attributes`]: Subscription attribute list (`GET /subscriptions/{subscriptionId}/attributes/`).
@@ -572,9 +612,14 @@ impl GetSubscriptionAttributes {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::AttributeSimple>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::AttributeSimple>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_subscription_discounts`]: Subscription discounts (`GET /subscriptions/{subscriptionId}/discounts`).
@@ -598,9 +643,13 @@ impl GetSubscriptionDiscounts {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DiscountValue>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::DiscountValue>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_subscription_invoices`]: Subscription invoice list (`GET /subscriptions/{subscriptionId}/invoices/`).
@@ -703,9 +752,13 @@ impl GetSubscriptionInvoices {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::InvoiceList, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::InvoiceList, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::get_upgrade_variations`]: Upgrade variation list (`GET /subscriptions/{subscriptionId}/upgradeVariations`).
@@ -751,9 +804,13 @@ impl GetUpgradeVariations {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::VariationUpgrades, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::VariationUpgrades, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::resume_billing`]: Restart billing (`POST /subscriptions/{subscriptionId}/_cancelStop`).
@@ -777,9 +834,13 @@ impl ResumeBilling {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::set_billing_info`]: Billing info (`PUT /subscriptions/{subscriptionId}/billingInfo`).
@@ -813,9 +874,13 @@ impl SetBillingInfo {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::set_custom_domain`]: Custom domain (`PUT /subscriptions/{subscriptionId}/domain`).
@@ -849,9 +914,13 @@ impl SetCustomDomain {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::set_payment_method`]: Payment method (`PUT /subscriptions/{subscriptionId}/paymentMethod`).
@@ -885,9 +954,13 @@ impl SetPaymentMethod {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PaymentInfo, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PaymentInfo, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::set_subscription_usage`]: Subscription usage (`PUT /subscriptions/{subscriptionId}/usage`).
@@ -921,9 +994,13 @@ impl SetSubscriptionUsage {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::stop_billing`]: Stop billing (`POST /subscriptions/{subscriptionId}/_stop`).
@@ -957,9 +1034,13 @@ impl StopBilling {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::update_application`]: Update subscription (`POST /subscriptions/{subscriptionId}/_update`).
@@ -983,9 +1064,13 @@ impl UpdateApplication {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SubscriptionsApi::validate_billing_info`]: Test Billing info (`POST /subscriptions/{subscriptionId}/_validateBillingInfo`).
@@ -1019,8 +1104,12 @@ impl ValidateBillingInfo {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

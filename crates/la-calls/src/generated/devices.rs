@@ -251,9 +251,12 @@ impl CreateDevice {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Device, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Device, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::create_device_department_plans`]: Create device department plans (`POST /devices/{deviceId}/departments/{departmentId}/plans`).
@@ -289,9 +292,14 @@ impl CreateDeviceDepartmentPlans {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DeviceDepartmentPlan>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::DeviceDepartmentPlan>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::delete_device`]: Delete device (`DELETE /devices/{deviceId}`).
@@ -312,9 +320,13 @@ impl DeleteDevice {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::delete_device_department`]: Delete device department (`DELETE /devices/{deviceId}/departments/{departmentId}`).
@@ -340,9 +352,13 @@ impl DeleteDeviceDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::delete_device_department_plans`]: Delete device department plans (`DELETE /devices/{deviceId}/departments/{departmentId}/plans`).
@@ -368,9 +384,13 @@ impl DeleteDeviceDepartmentPlans {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::delete_device_departments`]: Delete device departments (`DELETE /devices/{deviceId}/departments`).
@@ -402,9 +422,13 @@ impl DeleteDeviceDepartments {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::get_device`]: Get device by id (`GET /devices/{deviceId}`).
@@ -425,9 +449,12 @@ impl GetDevice {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Device, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Device, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::get_device_department`]: Get device department by id (`GET /devices/{deviceId}/departments/{departmentId}`).
@@ -453,9 +480,13 @@ impl GetDeviceDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::DeviceDepartment, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::DeviceDepartment, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::get_device_department_plan`]: Get device department plan (`GET /devices/{deviceId}/departments/{departmentId}/plans`).
@@ -481,9 +512,14 @@ impl GetDeviceDepartmentPlan {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DeviceDepartmentPlan>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::DeviceDepartmentPlan>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::get_device_departments`]: Get device departments (`GET /devices/{deviceId}/departments`).
@@ -595,9 +631,14 @@ impl GetDeviceDepartments {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DeviceDepartment>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::DeviceDepartment>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -650,9 +691,14 @@ impl GetDeviceDepartmentsByDepartmentId {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DeviceDepartment>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::DeviceDepartment>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::get_devices_list`]: Gets list of devices (`GET /devices`).
@@ -750,9 +796,13 @@ impl GetDevicesList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Device>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Device>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -799,9 +849,13 @@ impl GetMyMobileDevicesList {
         Ok(la_core::Request::new(la_core::Method::GET, "/devices/app/"))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Device>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Device>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::update_device`]: Update device (`PUT /devices/{deviceId}`).
@@ -832,9 +886,12 @@ impl UpdateDevice {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Device, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Device, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::update_device_department`]: Update device department (`PUT /devices/{deviceId}/departments/{departmentId}`).
@@ -870,9 +927,13 @@ impl UpdateDeviceDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::DeviceDepartment, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::DeviceDepartment, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::update_device_department_plan`]: Update device department plan (`PUT /devices/{deviceId}/departments/{departmentId}/plans`).
@@ -908,9 +969,14 @@ impl UpdateDeviceDepartmentPlan {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::DeviceDepartmentPlan, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<super::models::DeviceDepartmentPlan, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`DevicesApi::update_device_departments`]: Update device departments (`PUT /devices/departments/update`).
@@ -940,8 +1006,13 @@ impl UpdateDeviceDepartments {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DeviceDepartment>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::DeviceDepartment>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

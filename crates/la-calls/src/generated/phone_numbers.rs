@@ -233,9 +233,13 @@ impl AddNumber {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PhoneNumber, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PhoneNumber, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`PhoneNumbersApi::get_available_prefix`]: Gets available dial out prefix (`GET /phone_numbers/availablePrefix`).
@@ -256,9 +260,13 @@ impl GetAvailablePrefix {
         ))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::AvailablePrefix, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::AvailablePrefix, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`PhoneNumbersApi::get_phone_number`]: Gets phone number (`GET /phone_numbers/{phoneNumberId}`).
@@ -280,9 +288,13 @@ impl GetPhoneNumber {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PhoneNumber, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PhoneNumber, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`PhoneNumbersApi::get_phone_numbers_list`]: Gets list of available phone numbers (`GET /phone_numbers`).
@@ -372,9 +384,13 @@ impl GetPhoneNumbersList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::PhoneNumber>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::PhoneNumber>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -425,9 +441,13 @@ impl RemovePhoneNumber {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`PhoneNumbersApi::update_phone_number`]: Update phone number (`PUT /phone_numbers/{phoneNumberId}`).
@@ -452,9 +472,13 @@ impl UpdatePhoneNumber {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PhoneNumber, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PhoneNumber, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`PhoneNumbersApi::update_phone_number_status`]: Update phone number status (`PUT /phone_numbers/{phoneNumberId}/status`).
@@ -481,8 +505,12 @@ impl UpdatePhoneNumberStatus {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::PhoneNumber, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::PhoneNumber, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

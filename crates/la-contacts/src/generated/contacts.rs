@@ -143,9 +143,12 @@ impl CreateContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::delete_contact`]: Delete contact (`DELETE /contacts/{contactId}`).
@@ -168,9 +171,13 @@ impl DeleteContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::OkResponse, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::OkResponse, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::get_contacts_list`]: Gets list of contacts (`GET /contacts`).
@@ -268,9 +275,14 @@ impl GetContactsList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::ContactListItem>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<super::models::ContactListItem>, la_core::Error>,
+    > + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -322,9 +334,12 @@ impl GetSpecificContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::patch_contact`]: Update contact partially (`PATCH /contacts/{contactId}`).
@@ -355,9 +370,12 @@ impl PatchContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::register_contact`]: Register contact (`PUT /contacts/{contactId}/_register`).
@@ -392,9 +410,12 @@ impl RegisterContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::unregister_contact`]: Unregister contact (`DELETE /contacts/{contactId}/_unregister`).
@@ -416,9 +437,12 @@ impl UnregisterContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`ContactsApi::update_contact`]: Update whole contact (`PUT /contacts/{contactId}`).
@@ -449,8 +473,11 @@ impl UpdateContact {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Contact, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Contact, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

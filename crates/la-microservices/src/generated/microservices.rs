@@ -159,9 +159,13 @@ impl GetAgentNames {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::get_department_names`]: Department names (`POST /department_names`).
@@ -189,9 +193,13 @@ impl GetDepartmentNames {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::get_departments`]: Get principal departments (`GET /principal/{principalId}/departments`).
@@ -213,9 +221,13 @@ impl GetDepartments {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::get_role`]: Get principal role (`GET /principal/{principalId}/role`).
@@ -237,9 +249,13 @@ impl GetRole {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::resolve_browser`]: Resolve browser (`POST /principal/resolveBrowser`).
@@ -267,9 +283,13 @@ impl ResolveBrowser {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::resolve_user_id_from_api_key`]: Get user id from apikey (`POST /principal/resolveUserIdFromApiKey`).
@@ -298,9 +318,13 @@ impl ResolveUserIdFromApiKey {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::resolve_user_id_from_session`]: Get user id from session (`POST /principal/resolveUserIdFromSession`).
@@ -329,9 +353,13 @@ impl ResolveUserIdFromSession {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::resolve_user_id_from_visitor_id`]: Get user id from visitor id (`POST /principal/resolveUserIdFromVisitorId`).
@@ -362,9 +390,13 @@ impl ResolveUserIdFromVisitorId {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::resolve_visitor`]: Resolve visitor (`POST /principal/resolveVisitor`).
@@ -392,9 +424,13 @@ impl ResolveVisitor {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesApi::validate_credentials`]: Validate principal credentials (`POST /principal/validateCredentials`).
@@ -423,8 +459,12 @@ impl ValidateCredentials {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

@@ -134,9 +134,13 @@ impl ActivateGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::create_gmail_account`]:  (`POST /gmail_accounts/{gmailAccountId}`).
@@ -167,9 +171,13 @@ impl CreateGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::deactivate_gmail_account`]:  (`POST /gmail_accounts/{gmailAccountId}/_deactivate`).
@@ -202,9 +210,13 @@ impl DeactivateGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::delete_gmail_account`]:  (`DELETE /gmail_accounts/{gmailAccountId}`).
@@ -226,9 +238,13 @@ impl DeleteGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::reject_gmail_account`]:  (`POST /gmail_accounts/{gmailAccountId}/_reject`).
@@ -261,9 +277,13 @@ impl RejectGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::update_gmail_account`]:  (`PUT /gmail_accounts/{gmailAccountId}`).
@@ -294,9 +314,13 @@ impl UpdateGmailAccount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`MicroservicesGmailApi::update_gmail_account_department`]:  (`POST /gmail_accounts/{gmailAccountId}/_change_department`).
@@ -329,8 +353,12 @@ impl UpdateGmailAccountDepartment {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<la_core::de::JsonObject, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<la_core::de::JsonObject, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

@@ -342,9 +342,13 @@ impl GetAgentsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::AgentRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -405,9 +409,12 @@ impl GetAgentsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_calls_sla_log_grid_list`]: Gets list of call slas for grid (`GET /grid/calls/sla`).
@@ -494,9 +501,13 @@ impl GetCallsSlaLogGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::SlaLogRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -557,9 +568,12 @@ impl GetCallsSlaLogGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_chats_grid_list`]: Gets list of chats for chats grid (`GET /grid/chats`).
@@ -613,9 +627,13 @@ impl GetChatsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::ChatRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::ChatRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -676,9 +694,12 @@ impl GetChatsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_chats_sla_log_grid_list`]: Gets list of chat slas for grid (`GET /grid/chats/sla`).
@@ -765,9 +786,13 @@ impl GetChatsSlaLogGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::SlaLogRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -828,9 +853,12 @@ impl GetChatsSlaLogGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_departmens_grid_list_count`]: Gets count of departments for department grid (`GET /grid/departments/count`).
@@ -862,9 +890,12 @@ impl GetDepartmensGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_departments_grid_list`]: Gets list of departments for grid (`GET /grid/departments`).
@@ -940,9 +971,13 @@ impl GetDepartmentsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::DepartmentRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::DepartmentRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1058,9 +1093,13 @@ impl GetEventLogsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::EventLogRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::EventLogRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1121,9 +1160,12 @@ impl GetEventLogsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_tags_grid_list`]: Gets list of tags for grid (`GET /grid/tags`).
@@ -1199,9 +1241,13 @@ impl GetTagsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::TagRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::TagRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1262,9 +1308,12 @@ impl GetTagsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_tickets_grid_list`]: Gets list of tickets for tickets grid (`GET /grid/tickets`).
@@ -1351,9 +1400,13 @@ impl GetTicketsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::TicketRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::TicketRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1425,9 +1478,12 @@ impl GetTicketsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_tickets_sla_log_grid_list`]: Gets list of ticket slas for grid (`GET /grid/tickets/sla`).
@@ -1514,9 +1570,13 @@ impl GetTicketsSlaLogGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::SlaLogRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1577,9 +1637,12 @@ impl GetTicketsSlaLogGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`GridApi::get_time_reports_grid_list`]: Gets list of reports for time reports grid (`GET /grid/reports/time`).
@@ -1655,9 +1718,13 @@ impl GetTimeReportsGridList {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::TimeReportRow>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::TimeReportRow>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
@@ -1718,8 +1785,11 @@ impl GetTimeReportsGridListCount {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Count, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Count, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }

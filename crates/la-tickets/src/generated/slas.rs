@@ -56,9 +56,12 @@ impl GetSla {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::Sla, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::Sla, la_core::Error>> + Send + 'static
+    {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SlasApi::get_sla_ticket_history`]: Gets ticket sla history (`GET /slas/{ticketId}/history`).
@@ -79,9 +82,13 @@ impl GetSlaTicketHistory {
         Ok(request)
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<super::models::SlaHistory, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<super::models::SlaHistory, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
 /// The request builder of [`SlasApi::get_slas_list`]: Gets list of slas (`GET /slas`).
@@ -99,8 +106,12 @@ impl GetSlasList {
         Ok(la_core::Request::new(la_core::Method::GET, "/slas"))
     }
     /// Sends the request and decodes the answer.
-    pub async fn send(self) -> Result<Vec<super::models::Sla>, la_core::Error> {
-        let request = self.build()?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Vec<super::models::Sla>, la_core::Error>>
+    + Send
+    + 'static {
+        let request = self.build();
+        self.client.execute_built(request)
     }
 }
