@@ -3,7 +3,8 @@
 //! interleaved in one run; then the simulator's own throughput under concurrent load.
 //!
 //! `cargo bench -p liveagent-benches --bench throughput` (env: `BENCH_ROUNDS`, default 7;
-//! `BENCH_ROUND_SECS`, default 2).
+//! `BENCH_ROUND_SECS`, default 2; `BENCH_EXTRA=1` adds six diagnostic clients that split the
+//! SDK's cost into its parts; `BENCH_ONLY=sdk`, `raw` or `progenitor` runs one client alone).
 
 #[path = "progenitor_client.rs"]
 mod progenitor_client;
@@ -32,10 +33,23 @@ enum Kind {
     SdkBare,
     /// The SDK's `send`: the whole stack, no JSON decoding.
     SdkUndecoded,
+    /// The SDK's `send`, then `serde_json::from_slice` into the SDK's `Ticket`.
+    SdkSendThenModel,
+    /// Raw reqwest decoding into the SDK's `Ticket` instead of its own struct.
+    RawIntoSdkModel,
+    /// Raw reqwest plus a busy loop of about 12,000 instructions: what instructions alone cost.
+    RawPlusBusyLoop,
 }
 
 const KINDS: [Kind; 3] = [Kind::Sdk, Kind::Raw, Kind::Progenitor];
-const EXTRA_KINDS: [Kind; 3] = [Kind::RawSdkConfig, Kind::SdkBare, Kind::SdkUndecoded];
+const EXTRA_KINDS: [Kind; 6] = [
+    Kind::RawSdkConfig,
+    Kind::SdkBare,
+    Kind::SdkUndecoded,
+    Kind::SdkSendThenModel,
+    Kind::RawIntoSdkModel,
+    Kind::RawPlusBusyLoop,
+];
 
 struct Clients {
     sdk: la_core::Client,
@@ -60,8 +74,8 @@ impl Clients {
                 let ticket = client.tickets().get_ticket(&self.ticket_id).send().await?;
                 Ok(ticket.subject.map_or(0, |s| s.len()))
             }
-            Kind::Raw | Kind::RawSdkConfig => {
-                let client = if kind == Kind::Raw {
+            Kind::Raw | Kind::RawSdkConfig | Kind::RawIntoSdkModel | Kind::RawPlusBusyLoop => {
+                let client = if kind != Kind::RawSdkConfig {
                     &self.raw
                 } else {
                     &self.raw_sdk_config
@@ -74,12 +88,30 @@ impl Clients {
                     .error_for_status()?
                     .bytes()
                     .await?;
+                if kind == Kind::RawIntoSdkModel {
+                    let ticket: la_tickets::models::Ticket = serde_json::from_slice(&bytes)?;
+                    return Ok(ticket.subject.map_or(0, |s| s.len()));
+                }
+                if kind == Kind::RawPlusBusyLoop {
+                    // About 12,000 instructions that touch no memory.
+                    let mut sum = 0u64;
+                    for i in 0..2_000u64 {
+                        sum = std::hint::black_box(sum.wrapping_add(i));
+                    }
+                    std::hint::black_box(sum);
+                }
                 let ticket: RawTicket = serde_json::from_slice(&bytes)?;
                 Ok(ticket.subject.map_or(0, |s| s.len()))
             }
             Kind::SdkUndecoded => {
                 let request = self.sdk.tickets().get_ticket(&self.ticket_id).build()?;
                 Ok(self.sdk.send(request).await?.body().len())
+            }
+            Kind::SdkSendThenModel => {
+                let request = self.sdk.tickets().get_ticket(&self.ticket_id).build()?;
+                let response = self.sdk.send(request).await?;
+                let ticket: la_tickets::models::Ticket = serde_json::from_slice(response.body())?;
+                Ok(ticket.subject.map_or(0, |s| s.len()))
             }
             Kind::Progenitor => {
                 let ticket = self
@@ -316,6 +348,9 @@ fn name(kind: Kind) -> &'static str {
         Kind::RawSdkConfig => "raw reqwest with the sdk's reqwest config",
         Kind::SdkBare => "sdk without limiter and retry",
         Kind::SdkUndecoded => "sdk send (no decode)",
+        Kind::SdkSendThenModel => "sdk send, then from_slice into the sdk's Ticket",
+        Kind::RawIntoSdkModel => "raw reqwest decoding into the sdk's Ticket",
+        Kind::RawPlusBusyLoop => "raw reqwest plus a 12k-instruction busy loop",
     }
 }
 
