@@ -68,10 +68,7 @@ impl Target {
 
     /// The request's context, for an error.
     pub(crate) fn context(&self) -> RequestContext {
-        let path = self
-            .path
-            .as_ref()
-            .map_or("/", http::uri::PathAndQuery::path);
+        let path = self.path.as_ref().map_or("", http::uri::PathAndQuery::path);
         RequestContext::new(self.method.clone(), path)
     }
 }

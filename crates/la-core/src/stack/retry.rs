@@ -293,23 +293,19 @@ enum Retryable {
 fn classify(result: &Result<http::Response<Body>, Error>) -> (Retryable, Option<Duration>) {
     match result {
         Ok(response) => {
-            let status = response.status();
-            if !matches!(
-                status,
-                StatusCode::TOO_MANY_REQUESTS
-                    | StatusCode::SERVICE_UNAVAILABLE
-                    | StatusCode::BAD_GATEWAY
-                    | StatusCode::GATEWAY_TIMEOUT
-            ) {
-                return (Retryable::No, None);
+            // `Retry-After` is read only for the statuses that may be retried.
+            let retry_after = || parse_retry_after(response.headers());
+            match response.status() {
+                StatusCode::TOO_MANY_REQUESTS => (Retryable::Always, retry_after()),
+                StatusCode::SERVICE_UNAVAILABLE => match retry_after() {
+                    Some(wait) => (Retryable::Always, Some(wait)),
+                    None => (Retryable::IfIdempotent, None),
+                },
+                StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
+                    (Retryable::IfIdempotent, retry_after())
+                }
+                _ => (Retryable::No, None),
             }
-            let retry_after = parse_retry_after(response.headers());
-            let class = match status {
-                StatusCode::TOO_MANY_REQUESTS => Retryable::Always,
-                StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => Retryable::Always,
-                _ => Retryable::IfIdempotent,
-            };
-            (class, retry_after)
         }
         Err(Error::Transport { kind, .. }) => match kind {
             TransportKind::Connect => (Retryable::Always, None),
