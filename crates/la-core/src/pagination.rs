@@ -4,10 +4,13 @@
 //!   until a page comes back shorter than `_perPage` (or empty).
 //! - **Cursor** lists (`_cursor`, `_perPage`): the next page's cursor comes back in the
 //!   `next_page_cursor` response header; no header, or an empty one, means the last page (a
-//!   header that is not text is an [`Error::Decode`], never taken for the end).
+//!   header that is not text is an [`Error::Decode`], never taken for the end). A cursor whose
+//!   page was already loaded (the same one again, or a longer round such as A → B → A) ends
+//!   the stream with an [`Error::Decode`] instead of looping for ever.
 //!
 //! Every page is one request through the whole stack (rate limiter and retries included), and
-//! only one page is held at a time, so memory stays flat however long the list is.
+//! only one page is held at a time (besides the cursors already loaded, a few dozen bytes per
+//! page), so memory stays flat however long the list is.
 //!
 //! ```no_run
 //! use futures_util::TryStreamExt;
@@ -22,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashSet;
 use std::fmt;
 use std::pin::Pin;
 
@@ -78,7 +82,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where this page started (`None` for the first page of a cursor list).
     pub this: Option<PageToken>,
-    /// Where the next page starts; `None` on the last page. Save it to resume a listing later.
+    /// Where the next page starts; `None` on the last page, and on a page after which the
+    /// stream ends with an error instead (a next-page header that cannot be followed). Save it
+    /// to resume a listing later.
     pub next: Option<PageToken>,
 }
 
@@ -108,6 +114,10 @@ enum Position {
     At(Option<PageToken>),
     /// The last page was loaded.
     Done,
+    /// The page just delivered cannot be followed (its next-page header is not text, or leads
+    /// back to a page already loaded): the stream's next item is this error, then it ends.
+    /// The page's own items were good, so they are delivered first rather than lost.
+    Refused(Error),
 }
 
 struct State {
@@ -115,6 +125,9 @@ struct State {
     request: Request,
     per_page: u32,
     position: Position,
+    /// The cursors loaded so far: a server that hands one back again (directly or after a
+    /// longer round, A → B → A) would otherwise keep the stream going for ever.
+    loaded_cursors: HashSet<String>,
 }
 
 /// The next page's cursor: `None` when the header is missing or blank. A header that is not
@@ -138,23 +151,30 @@ fn next_cursor(headers: &http::HeaderMap) -> Result<Option<String>, String> {
 async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>, State)>, Error> {
     let this = match std::mem::replace(&mut state.position, Position::Done) {
         Position::Done => return Ok(None),
+        Position::Refused(error) => return Err(error),
         Position::At(token) => token,
     };
     let request = match &this {
         Some(PageToken::Number(n)) => state.request.clone().set_query("_page", n),
-        Some(PageToken::Cursor(c)) => state.request.clone().set_query("_cursor", c),
+        Some(PageToken::Cursor(c)) => {
+            state.loaded_cursors.insert(c.clone());
+            state.request.clone().set_query("_cursor", c)
+        }
         None => state.request.clone().remove_query("_cursor"),
     };
     let decoded = state.client.execute_decoded::<Vec<T>>(request).await?;
     let items = decoded.value;
-    let next = if items.is_empty() {
-        None
+    state.position = if items.is_empty() {
+        Position::Done
     } else {
         // A numbered listing always holds a page number; a cursor listing never does.
         match &this {
             Some(PageToken::Number(n)) => {
-                let full = items.len() as u64 >= u64::from(state.per_page);
-                full.then(|| PageToken::Number(n + 1))
+                if items.len() as u64 >= u64::from(state.per_page) {
+                    Position::At(Some(PageToken::Number(n + 1)))
+                } else {
+                    Position::Done
+                }
             }
             _ => {
                 let cursor_error = |message| Error::Decode {
@@ -165,22 +185,23 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
                     message,
                 };
                 match next_cursor(&decoded.headers) {
-                    Err(message) => return Err(cursor_error(message)),
-                    Ok(Some(cursor)) if matches!(&this, Some(PageToken::Cursor(given)) if *given == cursor) =>
-                    {
-                        return Err(cursor_error(state.client.key().redact(&format!(
-                            "the server returned the cursor it was given ({cursor}); \
-                             stopping to avoid an endless loop"
-                        ))));
+                    Err(message) => Position::Refused(cursor_error(message)),
+                    Ok(Some(cursor)) if state.loaded_cursors.contains(&cursor) => {
+                        Position::Refused(cursor_error(state.client.key().redact(&format!(
+                            "the server returned a cursor whose page was already loaded \
+                             ({cursor}); stopping to avoid an endless loop"
+                        ))))
                     }
-                    Ok(cursor) => cursor.map(PageToken::Cursor),
+                    Ok(Some(cursor)) => Position::At(Some(PageToken::Cursor(cursor))),
+                    Ok(None) => Position::Done,
                 }
             }
         }
     };
-    if let Some(token) = &next {
-        state.position = Position::At(Some(token.clone()));
-    }
+    let next = match &state.position {
+        Position::At(next) => next.clone(),
+        Position::Done | Position::Refused(_) => None,
+    };
     Ok(Some((Page { items, this, next }, state)))
 }
 
@@ -220,6 +241,7 @@ where
         request,
         per_page,
         position: Position::At(start),
+        loaded_cursors: HashSet::new(),
     };
     Box::pin(stream::try_unfold(state, fetch::<T>))
 }

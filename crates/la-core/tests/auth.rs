@@ -345,8 +345,9 @@ async fn a_repeated_cursor_echoing_the_key_is_scrubbed() {
         la_core::pagination::items(client, request, la_core::PageStyle::Cursor),
     )
     .await;
-    assert_eq!(results.len(), 2);
-    let err = results[1].as_ref().unwrap_err();
+    // Both pages' items, then the error.
+    assert_eq!(results.len(), 3);
+    let err = results[2].as_ref().unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert!(err.to_string().contains("[REDACTED]"), "{err}");
     assert_no_key("cursor error Display", &err.to_string());

@@ -231,9 +231,14 @@ async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
     let results: Vec<Result<Page<Item>, Error>> =
         futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
             .await;
-    assert_eq!(results.len(), 2, "the stream did not stop after the error");
-    assert!(results[0].is_ok());
-    match &results[1] {
+    assert_eq!(results.len(), 3, "the stream did not stop after the error");
+    // The page that repeats its cursor is delivered (its items are good), then the error.
+    assert_eq!(
+        results[1].as_ref().unwrap().items,
+        vec![Item { id: 2 }, Item { id: 3 }]
+    );
+    assert_eq!(results[1].as_ref().unwrap().next, None);
+    match &results[2] {
         Err(err @ Error::Decode { message, .. }) => {
             assert!(message.contains("same"), "{err}");
             assert!(message.contains("endless loop"), "{err}");
@@ -242,6 +247,85 @@ async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
     }
     first.assert_async().await;
     again.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_server_leading_back_to_an_earlier_cursor_is_an_error_not_an_endless_loop() {
+    // The first page leads to A, A to B, and B back to A: a round of two pages.
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(&mut server, "_perPage=2", body(0..2), Some("A")).await,
+        page(&mut server, "_perPage=2&_cursor=A", body(2..4), Some("B")).await,
+        page(&mut server, "_perPage=2&_cursor=B", body(4..6), Some("A")).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
+            .await;
+    assert_eq!(
+        results.len(),
+        4,
+        "the stream did not stop at the repeated cursor"
+    );
+    let loaded: Vec<u32> = results[..3]
+        .iter()
+        .flat_map(|page| page.as_ref().unwrap().items.iter().map(|i| i.id))
+        .collect();
+    assert_eq!(
+        loaded,
+        (0..6).collect::<Vec<_>>(),
+        "each page once, none lost"
+    );
+    // The page whose cursor leads back offers nothing to resume from.
+    assert_eq!(results[2].as_ref().unwrap().next, None);
+    match &results[3] {
+        Err(err @ Error::Decode { message, .. }) => {
+            assert!(message.contains("(A)"), "{err}");
+            assert!(message.contains("endless loop"), "{err}");
+        }
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+    // Each page was asked for once: the repeated cursor was refused before a request.
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_leading_back_to_the_starting_cursor_is_an_error() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(
+            &mut server,
+            "_perPage=2&_cursor=start",
+            body(0..2),
+            Some("B"),
+        )
+        .await,
+        page(
+            &mut server,
+            "_perPage=2&_cursor=B",
+            body(2..4),
+            Some("start"),
+        )
+        .await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let mut results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
+        pagination::pages(client, list(2).query("_cursor", "start"), PageStyle::Cursor),
+    )
+    .await;
+    assert_eq!(results.len(), 3, "{results:?}");
+    let error = results.pop().unwrap();
+    let pages: Vec<Page<Item>> = results.into_iter().take(2).map(Result::unwrap).collect();
+    assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
+    assert!(
+        matches!(&error, Err(Error::Decode { message, .. }) if message.contains("(start)")),
+        "{error:?}"
+    );
+    for mock in mocks {
+        mock.assert_async().await;
+    }
 }
 
 #[tokio::test]
