@@ -329,6 +329,33 @@ async fn a_server_leading_back_to_the_starting_cursor_is_an_error() {
 }
 
 #[tokio::test]
+async fn a_page_whose_cursor_header_is_not_text_is_delivered_before_the_error() {
+    // `é` is not visible ASCII: the header exists but cannot be read as text.
+    let double = common::Double::always(
+        common::Reply::json(r#"[{"id":1},{"id":2}]"#).header("next_page_cursor", "caf\u{e9}"),
+    );
+    let client = double.builder().no_rate_limit().build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
+            .await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    let page = results[0].as_ref().unwrap();
+    assert_eq!(page.items, vec![Item { id: 1 }, Item { id: 2 }]);
+    assert_eq!(page.next, None);
+    match &results[1] {
+        Err(err @ Error::Decode { message, .. }) => {
+            assert!(message.contains("next_page_cursor"), "{err}");
+        }
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+    assert_eq!(
+        double.calls(),
+        1,
+        "no page may be requested after the error"
+    );
+}
+
+#[tokio::test]
 async fn an_error_page_ends_the_stream_with_the_error() {
     let mut server = mockito::Server::new_async().await;
     let first = page(&mut server, "_perPage=2&_page=1", body(0..2), None).await;
