@@ -157,7 +157,9 @@ pub struct SimConfig {
     /// The port (0 lets the OS pick one).
     pub port: u16,
     /// Extra records loaded after seeding: `{"tickets": [...], "contacts": [...], ...}` (see
-    /// [`Resource::name`]); a record's id is taken from its id field when present.
+    /// [`Resource::name`]); a record's id is taken from its id field when present. Message
+    /// groups are linked to the ticket in their `ticket_id`, history entries to the one in
+    /// their `conversation_id`.
     pub seed_records: Option<Value>,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -368,20 +370,7 @@ fn load_seed_records(store: &mut Store, value: &Value) -> Result<(), String> {
             continue;
         };
         for record in records.as_array().into_iter().flatten() {
-            let key = store.get_mut(resource).insert_record(record.clone());
-            match resource {
-                Resource::MessageGroups => {
-                    if let Some(ticket) = record.get("ticket_id").and_then(Key::from_value) {
-                        store.index_group(&ticket, &key);
-                    }
-                }
-                Resource::TicketHistory => {
-                    if let Some(ticket) = record.get("conversation_id").and_then(Key::from_value) {
-                        store.index_history(ticket, key);
-                    }
-                }
-                _ => {}
-            }
+            store.insert_linked(resource, record.clone());
         }
     }
     Ok(())
@@ -585,10 +574,11 @@ impl Simulator {
     }
 
     /// Stores a record under its id field (or a fresh id when it has none) and returns the id.
+    /// Message groups (`ticket_id`) and history entries (`conversation_id`) are linked to their
+    /// ticket, as records from [`SimBuilder::seed_records`] are.
     pub fn insert_record(&self, resource: Resource, record: Value) -> String {
         write(&self.shared.store)
-            .get_mut(resource)
-            .insert_record(record)
+            .insert_linked(resource, record)
             .to_string()
     }
 

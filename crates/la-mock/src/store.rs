@@ -412,6 +412,25 @@ impl Store {
         }
     }
 
+    /// Stores a record of `resource` under its id field (or a fresh id) and returns the id. A
+    /// message group is linked to the ticket in its `ticket_id`, a history entry to the ticket
+    /// in its `conversation_id`, so that the ticket's listings serve them.
+    pub fn insert_linked(&mut self, resource: Resource, record: Value) -> Key {
+        let ticket = match resource {
+            Resource::MessageGroups => record.get("ticket_id"),
+            Resource::TicketHistory => record.get("conversation_id"),
+            _ => None,
+        }
+        .and_then(Key::from_value);
+        let key = self.get_mut(resource).insert_record(record);
+        match (resource, ticket) {
+            (Resource::MessageGroups, Some(ticket)) => self.index_group(&ticket, &key),
+            (Resource::TicketHistory, Some(ticket)) => self.index_history(ticket, key.clone()),
+            _ => {}
+        }
+        key
+    }
+
     /// Links a history entry to its ticket.
     pub fn index_history(&mut self, ticket: Key, entry: Key) {
         self.ticket_history.insert((ticket, entry));

@@ -79,6 +79,59 @@ async fn seed_records_are_loaded() {
     assert!(bad.unwrap_err().to_string().contains("widgets"));
 }
 
+/// A ticket with one message group (one message) and one history entry, as records.
+fn ticket_with_thread(ticket: u32) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    (
+        json!({ "id": ticket.to_string(), "subject": "Threaded", "status": "N", "tags": [] }),
+        json!({
+            "id": (ticket + 100).to_string(),
+            "ticket_id": ticket.to_string(),
+            "type": "M",
+            "messages": [{ "id": (ticket + 9000).to_string(), "message": format!("hello {ticket}") }],
+        }),
+        json!({ "id": (ticket + 200).to_string(), "conversation_id": ticket.to_string(), "type": "T" }),
+    )
+}
+
+/// The ticket's message group, message and history entry are served through the ticket, and
+/// go with it when it is deleted.
+async fn assert_thread_served(sim: &Simulator, ticket: u32) {
+    let groups = get_ok(sim, &format!("/tickets/{ticket}/messages")).await;
+    assert_eq!(groups.as_array().map(Vec::len), Some(1), "{groups}");
+    assert_eq!(groups[0]["id"], (ticket + 100).to_string());
+    let message = get_ok(sim, &format!("/messages/{}", ticket + 9000)).await;
+    assert_eq!(message["message"], format!("hello {ticket}"));
+    let history = get_ok(sim, &format!("/tickets/{ticket}/history")).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(history[0]["id"], (ticket + 200).to_string());
+    let deleted = send(sim, reqwest::Method::DELETE, &format!("/tickets/{ticket}")).await;
+    assert_eq!(deleted.status(), reqwest::StatusCode::OK);
+    let gone = get(sim, &format!("/messages/{}", ticket + 9000)).await.0;
+    assert_eq!(gone, reqwest::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn seeded_and_inserted_message_groups_and_history_follow_their_ticket() {
+    let (ticket, group, history) = ticket_with_thread(600);
+    let sim = small()
+        .tickets(0)
+        .seed_records(json!({
+            "tickets": [ticket],
+            "message_groups": [group],
+            "ticket_history": [history],
+        }))
+        .start()
+        .await
+        .unwrap();
+    assert_thread_served(&sim, 600).await;
+
+    let (ticket, group, history) = ticket_with_thread(601);
+    assert_eq!(sim.insert_record(Resource::Tickets, ticket), "601");
+    assert_eq!(sim.insert_record(Resource::MessageGroups, group), "701");
+    assert_eq!(sim.insert_record(Resource::TicketHistory, history), "801");
+    assert_thread_served(&sim, 601).await;
+}
+
 #[tokio::test]
 async fn hundred_thousand_tickets() {
     let started = Instant::now();
