@@ -337,10 +337,9 @@ fn seed_tickets(store: &mut Store, seed: u64, counts: &SeedCounts) {
             "subject": subject,
             "custom_fields": [],
         });
-        let key = Key::Num(id);
         store
             .get_mut(Resource::Tickets)
-            .insert_with_key(key.clone(), record);
+            .insert_with_key(Key::Num(id), record);
 
         let history = json!({
             "conversation_id": id.to_string(),
@@ -353,8 +352,7 @@ fn seed_tickets(store: &mut Store, seed: u64, counts: &SeedCounts) {
             "elapsed_time": (changed - created).to_string(),
             "agent_name": agent_names.get(agent.wrapping_sub(1)).cloned().unwrap_or_default(),
         });
-        let history_key = store.get_mut(Resource::TicketHistory).insert_new(history);
-        store.index_history(key, history_key);
+        store.insert_linked(Resource::TicketHistory, history);
     }
     store.set_implicit_groups(counts.tickets as u64, seed);
 }

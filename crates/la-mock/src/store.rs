@@ -389,7 +389,7 @@ impl Store {
     }
 
     /// Indexes a message group under its ticket and its messages by id.
-    pub fn index_group(&mut self, ticket: &Key, group: &Key) {
+    fn index_group(&mut self, ticket: &Key, group: &Key) {
         self.ticket_groups.insert((ticket.clone(), group.clone()));
         let ids: Vec<u64> = self
             .get(Resource::MessageGroups)
@@ -432,7 +432,7 @@ impl Store {
     }
 
     /// Links a history entry to its ticket.
-    pub fn index_history(&mut self, ticket: Key, entry: Key) {
+    fn index_history(&mut self, ticket: Key, entry: Key) {
         self.ticket_history.insert((ticket, entry));
     }
 

@@ -254,8 +254,7 @@ fn add_history(store: &mut Store, ticket: &Value) {
         "date_to": now,
         "elapsed_time": "0",
     });
-    let key = store.get_mut(Resource::TicketHistory).insert_new(entry);
-    store.index_history(Key::parse(text(ticket, "id")), key);
+    store.insert_linked(Resource::TicketHistory, entry);
 }
 
 fn create(ctx: &Ctx<'_>) -> Reply {
@@ -321,8 +320,7 @@ fn create(ctx: &Ctx<'_>) -> Reply {
         }],
         "ticket_id": key.to_string(),
     });
-    let group_key = store.get_mut(Resource::MessageGroups).insert_new(group);
-    store.index_group(&key, &group_key);
+    store.insert_linked(Resource::MessageGroups, group);
     add_history(&mut store, &ticket);
     Reply::applied(views::ticket_information(&ticket))
 }
