@@ -47,11 +47,20 @@ pub struct Origin {
     scheme: String,
     host: String,
     port: u16,
+    /// The authority exactly as the base URL writes it (`host` or `host:port`): the URIs the
+    /// SDK builds carry it byte for byte, so most checks end with one comparison.
+    authority: String,
 }
 
 impl Origin {
     /// Whether `uri` points at this origin.
     pub fn matches(&self, uri: &http::Uri) -> bool {
+        // The common case, cheaply: the same scheme and authority text as the base URL.
+        if uri.scheme_str() == Some(self.scheme.as_str())
+            && uri.authority().map(http::uri::Authority::as_str) == Some(self.authority.as_str())
+        {
+            return true;
+        }
         let Some(scheme) = uri.scheme_str() else {
             return false;
         };
@@ -135,6 +144,7 @@ impl BaseUrl {
             scheme: url.scheme().to_owned(),
             host,
             port,
+            authority: url.authority().to_owned(),
         };
         Ok(Self { url, origin })
     }
@@ -820,6 +830,17 @@ mod tests {
         assert!(!origin.matches(&"http://acme.ladesk.com/x".parse().unwrap()));
         assert!(!origin.matches(&"https://evil.com/x".parse().unwrap()));
         assert!(!origin.matches(&"https://acme.ladesk.com:8443/x".parse().unwrap()));
+
+        // A base URL with a port: the same text, the same port written another way, and others.
+        let local = BaseUrl::parse("http://127.0.0.1:8080/api/v3").unwrap();
+        let origin = local.origin();
+        assert!(origin.matches(&"http://127.0.0.1:8080/api/v3/x".parse().unwrap()));
+        assert!(origin.matches(&"http://127.0.0.1:08080/x".parse().unwrap()));
+        assert!(!origin.matches(&"http://127.0.0.1/x".parse().unwrap()));
+        assert!(!origin.matches(&"http://127.0.0.1:8081/x".parse().unwrap()));
+        assert!(!origin.matches(&"https://127.0.0.1:8080/x".parse().unwrap()));
+        assert!(!origin.matches(&"http://127.0.0.2:8080/x".parse().unwrap()));
+        assert!(!origin.matches(&"/api/v3/x".parse().unwrap()));
     }
 
     #[test]
