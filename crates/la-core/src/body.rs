@@ -63,6 +63,15 @@ impl Body {
         }
     }
 
+    /// The bytes of a buffered body, without reading anything; a streaming body comes back as
+    /// the error, unread.
+    pub fn into_bytes(self) -> Result<Bytes, Body> {
+        match self.kind {
+            Kind::Full(bytes) => Ok(bytes.unwrap_or_default()),
+            kind @ Kind::Boxed(_) => Err(Body { kind }),
+        }
+    }
+
     /// A cheap copy of a buffered body (the bytes are reference-counted); `None` for a streaming
     /// body, which can be read only once.
     pub fn try_clone(&self) -> Option<Body> {

@@ -87,44 +87,78 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let client = self.client.clone();
-        let limit = self.max_response_bytes;
-        Box::pin(async move {
-            let target = Target::of(&request);
-            let (mut parts, body) = request.into_parts();
-            let body = body.collect().await.map_err(|source| Error::Transport {
-                kind: TransportKind::Request,
-                context: target.context(),
-                source,
-            })?;
-            // The URL parsed when the request was built, unless a layer changed the URI since.
-            let built = parts
-                .extensions
-                .get_mut::<RequestMeta>()
-                .and_then(|meta| meta.url.take());
-            let url = match built {
-                Some(url) if same_target(&parts.uri, &url) => url,
-                _ => reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
-                    Error::invalid_request(format!(
-                        "{}: the request URL cannot be sent: {e}",
-                        target.context()
-                    ))
-                })?,
-            };
-            let mut request = reqwest::Request::new(parts.method, url);
-            *request.headers_mut() = parts.headers;
-            *request.version_mut() = parts.version;
-            if !body.is_empty()
-                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD)
-            {
-                *request.body_mut() = Some(reqwest::Body::from(body));
+        let target = Target::of(&request);
+        let (parts, body) = request.into_parts();
+        match body.into_bytes() {
+            // A buffered body (every request the SDK builds): reqwest gets the request now, and
+            // the future holds only what is left to do.
+            Ok(bytes) => {
+                let pending = match self.execute(parts, bytes, &target) {
+                    Ok(pending) => pending,
+                    Err(error) => return Box::pin(std::future::ready(Err(error))),
+                };
+                let limit = self.max_response_bytes;
+                Box::pin(async move {
+                    let response = pending
+                        .await
+                        .map_err(|e| map_reqwest_error(e, target.context()))?;
+                    read_response(response, limit, &target).await
+                })
             }
-            let response = client
-                .execute(request)
-                .await
-                .map_err(|e| map_reqwest_error(e, target.context()))?;
-            read_response(response, limit, &target).await
-        })
+            // A streaming body (a custom layer's): read it first.
+            Err(streaming) => {
+                let transport = self.clone();
+                Box::pin(async move {
+                    let bytes = streaming
+                        .collect()
+                        .await
+                        .map_err(|source| Error::Transport {
+                            kind: TransportKind::Request,
+                            context: target.context(),
+                            source,
+                        })?;
+                    let response = transport
+                        .execute(parts, bytes, &target)?
+                        .await
+                        .map_err(|e| map_reqwest_error(e, target.context()))?;
+                    read_response(response, transport.max_response_bytes, &target).await
+                })
+            }
+        }
+    }
+}
+
+impl ReqwestTransport {
+    /// Hands a request to reqwest: the returned future sends it when polled.
+    fn execute(
+        &self,
+        mut parts: http::request::Parts,
+        body: Bytes,
+        target: &Target,
+    ) -> Result<impl Future<Output = Result<reqwest::Response, reqwest::Error>> + Send + use<>, Error>
+    {
+        // The URL parsed when the request was built, unless a layer changed the URI since.
+        let built = parts
+            .extensions
+            .get_mut::<RequestMeta>()
+            .and_then(|meta| meta.url.take());
+        let url = match built {
+            Some(url) if same_target(&parts.uri, &url) => url,
+            _ => reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+                Error::invalid_request(format!(
+                    "{}: the request URL cannot be sent: {e}",
+                    target.context()
+                ))
+            })?,
+        };
+        let mut request = reqwest::Request::new(parts.method, url);
+        *request.headers_mut() = parts.headers;
+        *request.version_mut() = parts.version;
+        if !body.is_empty() || !matches!(*request.method(), http::Method::GET | http::Method::HEAD)
+        {
+            *request.body_mut() = Some(reqwest::Body::from(body));
+        }
+        Ok(self.client.execute(request))
     }
 }
 
