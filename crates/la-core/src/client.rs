@@ -2,18 +2,21 @@
 
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use tower::util::{BoxCloneSyncService, Either, option_layer};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 use crate::body::Body;
-use crate::error::{BoxError, Error, Target};
+use crate::call::Call;
+use crate::error::{BoxError, Error};
 use crate::request::Request;
 use crate::response::{self, Decoded};
 use crate::stack::auth::{ApiKey, AuthLayer};
@@ -720,52 +723,63 @@ impl Client {
         self.inner.service.clone()
     }
 
-    /// Sends a request through the stack and returns the answer, whatever its status.
-    pub async fn send(&self, request: Request) -> Result<http::Response<Bytes>, Error> {
-        self.send_inner(request).await.map(|(response, _)| response)
+    /// The stack, for the calls of this client.
+    pub(crate) fn stack(&self) -> &BoxService {
+        &self.inner.service
     }
 
-    /// Sends a request; also returns what is needed to describe a failure later (cheap clones,
-    /// so that no text is formatted for requests that succeed).
-    async fn send_inner(&self, request: Request) -> Result<(http::Response<Bytes>, Target), Error> {
-        let request = request.into_http(&self.inner.base)?;
-        let target = Target::of(&request);
-        let response = self.inner.service.clone().oneshot(request).await?;
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.map_err(|source| Error::Transport {
-            kind: crate::error::TransportKind::Body,
-            context: target.context(),
-            source,
-        })?;
-        Ok((http::Response::from_parts(parts, bytes), target))
+    /// Sends a request through the stack and returns the answer, whatever its status.
+    ///
+    /// The request is built when this is called (one that cannot be built fails from the
+    /// future); nothing is sent before the future is polled. The future does not borrow the
+    /// client.
+    pub fn send(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<http::Response<Bytes>, Error>> + Send + 'static {
+        Call::new(self, request).map(|result| result.map(|(response, _)| response))
     }
 
     /// Sends a request and decodes a successful JSON answer into `T`; a failure status becomes
     /// [`Error::Api`].
-    pub async fn execute<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
-        let (response, target) = self.send_inner(request).await?;
-        response::decode_value(|| target.context(), &response, Some(&self.inner.key))
+    ///
+    /// The request is built when this is called (one that cannot be built fails from the
+    /// future); nothing is sent before the future is polled. The future does not borrow the
+    /// client.
+    pub fn execute<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        self.clone().execute_built(Ok(request))
     }
 
     /// [`Client::execute`] for a client handed over by value and a request that may have failed
     /// to build (the error then comes out of the future): what the generated operations'
-    /// `send` methods return as it is. Each `async` level a call goes through moves the whole
-    /// future of the levels below it, so the generated code adds none of its own.
-    pub async fn execute_built<T: DeserializeOwned>(
+    /// `send` methods return as it is.
+    pub fn execute_built<T: DeserializeOwned>(
         self,
         request: Result<Request, Error>,
-    ) -> Result<T, Error> {
-        let (response, target) = self.send_inner(request?).await?;
-        response::decode_value(|| target.context(), &response, Some(&self.inner.key))
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let call = match request {
+            Ok(request) => Call::new(&self, request),
+            Err(error) => Call::refused(error),
+        };
+        call.map(move |result| {
+            let (response, target) = result?;
+            response::decode_value(|| target.context(), &response, Some(self.key()))
+        })
     }
 
     /// Like [`Client::execute`], keeping the status and headers of the answer.
-    pub async fn execute_decoded<T: DeserializeOwned>(
+    pub fn execute_decoded<T: DeserializeOwned>(
         &self,
         request: Request,
-    ) -> Result<Decoded<T>, Error> {
-        let (response, target) = self.send_inner(request).await?;
-        response::decode_with(|| target.context(), response, Some(&self.inner.key))
+    ) -> impl Future<Output = Result<Decoded<T>, Error>> + Send + 'static {
+        let client = self.clone();
+        Call::new(self, request).map(move |result| {
+            let (response, target) = result?;
+            response::decode_with(|| target.context(), response, Some(client.key()))
+        })
     }
 }
 

@@ -66,6 +66,14 @@ impl Target {
         }
     }
 
+    /// A placeholder for a request that was never built.
+    pub(crate) fn unknown() -> Self {
+        Self {
+            method: Method::GET,
+            path: None,
+        }
+    }
+
     /// The request's context, for an error.
     pub(crate) fn context(&self) -> RequestContext {
         let path = self.path.as_ref().map_or("", http::uri::PathAndQuery::path);

@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+mod call;
 pub mod client;
 pub mod de;
 pub mod error;
