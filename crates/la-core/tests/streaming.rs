@@ -11,7 +11,7 @@ use bytes::Bytes;
 use common::{Double, KEY, Reply, mock_builder};
 use futures_util::stream;
 use http_body_util::StreamBody;
-use la_core::{Body, Error, Method, Request, TransportKind};
+use la_core::{Body, Client, Error, Method, Request, TransportKind};
 use tower::util::{MapRequestLayer, MapResponseLayer};
 
 /// A body that yields `chunks` one frame at a time, then fails if `fail` is set.
@@ -27,6 +27,44 @@ fn streaming(chunks: &[&'static str], fail: bool) -> Body {
         )));
     }
     Body::new(StreamBody::new(stream::iter(frames)))
+}
+
+/// A client for `server_url` whose inner layer replaces every request body with a stream of
+/// `chunks` (failing after them if `fail`).
+fn streaming_requests(server_url: &str, chunks: &'static [&'static str], fail: bool) -> Client {
+    mock_builder(server_url)
+        .layer_inner(MapRequestLayer::new(move |request: http::Request<Body>| {
+            let (parts, _buffered) = request.into_parts();
+            http::Request::from_parts(parts, streaming(chunks, fail))
+        }))
+        .build()
+        .unwrap()
+}
+
+/// A client over a scripted transport answering `{}`, whose outer layer replaces every answer's
+/// body with a stream of `chunks` (failing after them if `fail`).
+fn streaming_answers(chunks: &'static [&'static str], fail: bool) -> Client {
+    Double::always(Reply::json("{}"))
+        .builder()
+        .layer_outer(MapResponseLayer::new(
+            move |response: http::Response<Body>| {
+                let (parts, _buffered) = response.into_parts();
+                http::Response::from_parts(parts, streaming(chunks, fail))
+            },
+        ))
+        .build()
+        .unwrap()
+}
+
+/// Checks that `error` is a transport error of this kind for this call.
+fn assert_transport_error(error: &Error, expected: TransportKind, call: &str) {
+    match error {
+        Error::Transport { kind, context, .. } => {
+            assert_eq!(*kind, expected);
+            assert_eq!(context.to_string(), call);
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -45,16 +83,7 @@ async fn a_streaming_request_body_from_an_inner_layer_is_sent_whole_by_the_reqwe
         .with_body(r#"{"id":"t9"}"#)
         .create_async()
         .await;
-    let client = mock_builder(&server.url())
-        .layer_inner(MapRequestLayer::new(|request: http::Request<Body>| {
-            let (parts, _buffered) = request.into_parts();
-            http::Request::from_parts(
-                parts,
-                streaming(&[r#"{"subject""#, r#":"streamed"}"#], false),
-            )
-        }))
-        .build()
-        .unwrap();
+    let client = streaming_requests(&server.url(), &[r#"{"subject""#, r#":"streamed"}"#], false);
 
     let request = Request::new(Method::POST, "/tickets")
         .json(&serde_json::json!({ "subject": "replaced by the layer" }))
@@ -67,39 +96,19 @@ async fn a_streaming_request_body_from_an_inner_layer_is_sent_whole_by_the_reqwe
 #[tokio::test]
 async fn a_request_body_stream_that_fails_is_a_request_error_naming_the_call() {
     let server = mockito::Server::new_async().await;
-    let client = mock_builder(&server.url())
-        .layer_inner(MapRequestLayer::new(|request: http::Request<Body>| {
-            let (parts, _buffered) = request.into_parts();
-            http::Request::from_parts(parts, streaming(&["{"], true))
-        }))
-        .build()
-        .unwrap();
+    let client = streaming_requests(&server.url(), &["{"], true);
 
     let error = client
         .send(Request::new(Method::POST, "/tickets"))
         .await
         .unwrap_err();
-    match &error {
-        Error::Transport { kind, context, .. } => {
-            assert_eq!(*kind, TransportKind::Request);
-            assert_eq!(context.to_string(), "POST /api/v3/tickets");
-        }
-        other => panic!("expected a transport error, got {other:?}"),
-    }
+    assert_transport_error(&error, TransportKind::Request, "POST /api/v3/tickets");
     assert!(!format!("{error} {error:?}").contains(KEY));
 }
 
 #[tokio::test]
 async fn a_streaming_response_body_from_an_outer_layer_is_read_whole() {
-    let double = Double::always(Reply::json(r#"{"id":"ignored"}"#));
-    let client = double
-        .builder()
-        .layer_outer(MapResponseLayer::new(|response: http::Response<Body>| {
-            let (parts, _buffered) = response.into_parts();
-            http::Response::from_parts(parts, streaming(&[r#"{"id":"#, r#""t1"}"#], false))
-        }))
-        .build()
-        .unwrap();
+    let client = streaming_answers(&[r#"{"id":"#, r#""t1"}"#], false);
 
     let answer = client
         .send(Request::new(Method::GET, "/tickets/t1"))
@@ -117,15 +126,7 @@ async fn a_streaming_response_body_from_an_outer_layer_is_read_whole() {
 
 #[tokio::test]
 async fn a_response_body_stream_that_fails_is_a_body_error_naming_the_call() {
-    let double = Double::always(Reply::json("{}"));
-    let client = double
-        .builder()
-        .layer_outer(MapResponseLayer::new(|response: http::Response<Body>| {
-            let (parts, _buffered) = response.into_parts();
-            http::Response::from_parts(parts, streaming(&[r#"{"id":"#], true))
-        }))
-        .build()
-        .unwrap();
+    let client = streaming_answers(&[r#"{"id":"#], true);
 
     let error = client
         .execute::<Ticket>(
@@ -136,13 +137,7 @@ async fn a_response_body_stream_that_fails_is_a_body_error_naming_the_call() {
         .await
         .err()
         .unwrap();
-    match &error {
-        Error::Transport { kind, context, .. } => {
-            assert_eq!(*kind, TransportKind::Body);
-            assert_eq!(context.to_string(), "GET /api/v3/tickets/t1");
-        }
-        other => panic!("expected a transport error, got {other:?}"),
-    }
+    assert_transport_error(&error, TransportKind::Body, "GET /api/v3/tickets/t1");
 }
 
 /// Accepts only futures that borrow nothing and may move to another thread.
