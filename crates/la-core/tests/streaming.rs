@@ -58,13 +58,11 @@ fn streaming_answers(chunks: &'static [&'static str], fail: bool) -> Client {
 
 /// Checks that `error` is a transport error of this kind for this call.
 fn assert_transport_error(error: &Error, expected: TransportKind, call: &str) {
-    match error {
-        Error::Transport { kind, context, .. } => {
-            assert_eq!(*kind, expected);
-            assert_eq!(context.to_string(), call);
-        }
-        other => panic!("expected a transport error, got {other:?}"),
-    }
+    assert!(
+        matches!(error, Error::Transport { kind, context, .. }
+            if *kind == expected && context.to_string() == call),
+        "expected a {expected:?} transport error for {call}, got {error:?}"
+    );
 }
 
 #[derive(serde::Deserialize)]
