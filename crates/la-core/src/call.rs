@@ -2,8 +2,10 @@
 //!
 //! [`Call::new`] does at once everything that needs the client: it builds the `http::Request`
 //! and pairs it with a clone of the stack (which gets it when the future is first polled). The
-//! future then borrows nothing and holds only the call, so the futures of [`Client::send`](crate::Client::send) and the `execute`
-//! methods stay small (each `async` level a request goes through copies the future it awaits).
+//! future then borrows nothing and holds only the call, so the futures of
+//! [`Client::send`](crate::Client::send) and the `execute` methods stay small: each `async`
+//! level a request goes through would keep room for every value it moved on, and copy the
+//! future it awaits.
 
 use std::future::Future;
 use std::pin::Pin;
