@@ -97,13 +97,7 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
                     Ok(pending) => pending,
                     Err(error) => return Box::pin(std::future::ready(Err(error))),
                 };
-                let limit = self.max_response_bytes;
-                Box::pin(async move {
-                    let response = pending
-                        .await
-                        .map_err(|e| map_reqwest_error(e, target.context()))?;
-                    read_response(response, limit, &target).await
-                })
+                Box::pin(receive(pending, self.max_response_bytes, target))
             }
             // A streaming body (a custom layer's): read it first.
             Err(streaming) => {
@@ -117,11 +111,8 @@ impl tower::Service<http::Request<Body>> for ReqwestTransport {
                             context: target.context(),
                             source,
                         })?;
-                    let response = transport
-                        .execute(parts, bytes, &target)?
-                        .await
-                        .map_err(|e| map_reqwest_error(e, target.context()))?;
-                    read_response(response, transport.max_response_bytes, &target).await
+                    let pending = transport.execute(parts, bytes, &target)?;
+                    receive(pending, transport.max_response_bytes, target).await
                 })
             }
         }
@@ -159,6 +150,24 @@ impl ReqwestTransport {
             *request.body_mut() = Some(reqwest::Body::from(body));
         }
         Ok(self.client.execute(request))
+    }
+}
+
+/// Waits for reqwest's answer to a request handed over by [`ReqwestTransport::execute`] and
+/// reads its whole body.
+// Not an `async fn`: its future would keep a second copy of each argument (72 bytes more on
+// every request's future).
+#[allow(clippy::manual_async_fn)]
+fn receive(
+    pending: impl Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    limit: usize,
+    target: Target,
+) -> impl Future<Output = Result<http::Response<Body>, Error>> {
+    async move {
+        let response = pending
+            .await
+            .map_err(|e| map_reqwest_error(e, target.context()))?;
+        read_response(response, limit, &target).await
     }
 }
 
