@@ -105,10 +105,6 @@ fn emit_schema(schema: &Schema) -> TokenStream {
         let rust = ident(&field.rust);
         let wire = &field.wire;
         let ty = field_type(&field.ty);
-        let with = match field.ty {
-            FieldType::List(_) => "la_core::de::lenient_vec",
-            _ => "la_core::de::lenient",
-        };
         let doc = crate::emit_operations::docs(&field_doc(field));
         let rename = if *wire == field.rust {
             quote!()
@@ -117,10 +113,17 @@ fn emit_schema(schema: &Schema) -> TokenStream {
         };
         quote! {
             #doc
-            #[serde(#rename deserialize_with = #with, skip_serializing_if = "Option::is_none")]
+            #[serde(#rename skip_serializing_if = "Option::is_none")]
             pub #rust: Option<#ty>,
         }
     });
+    // Decoding goes through `la_core::de::Model`: a key → position match and a position → field
+    // match, with the field loop and the forgiving rules in la-core.
+    let positions = (0..schema.fields.len()).map(proc_macro2::Literal::usize_unsuffixed);
+    let keys = schema.fields.iter().map(|field| &field.wire);
+    let reads = schema.fields.iter().map(|field| ident(&field.rust));
+    let key_positions = positions.clone();
+    let schema_name = &schema.name;
 
     let required: Vec<_> = schema.fields.iter().filter(|f| f.required).collect();
     let constructor = if required.is_empty() {
@@ -195,15 +198,46 @@ fn emit_schema(schema: &Schema) -> TokenStream {
     let validate_doc = crate::emit_operations::docs(&validate_doc);
     quote! {
         #doc
-        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[serde(crate = "la_core::__private::serde", default)]
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+        #[serde(crate = "la_core::__private::serde")]
         pub struct #name {
             #(#fields)*
         }
 
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                la_core::de::deserialize_model(deserializer)
+            }
+        }
+
         impl la_core::de::Lenient for #name {
             fn lenient<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-                la_core::de::lenient_struct(deserializer)
+                la_core::de::lenient_model(deserializer)
+            }
+        }
+
+        impl la_core::de::Model for #name {
+            const NAME: &'static str = #schema_name;
+
+            fn field_index(key: &str) -> Option<usize> {
+                match key {
+                    #(#keys => Some(#key_positions),)*
+                    _ => None,
+                }
+            }
+
+            fn read_field<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    #(#positions => self.#reads = la_core::de::field(map)?,)*
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
             }
         }
 

@@ -3,7 +3,8 @@
 //! The LiveAgent spec does not state nullability, and real servers are not always consistent
 //! (an id sent as a number, a count sent as a string, an empty string for a missing date). One
 //! surprising value must not make a whole list of ten thousand tickets fail to decode, so the
-//! generated models decode every field through [`lenient`] or [`lenient_vec`]:
+//! generated models (see [`Model`]) decode every field by the rules of [`lenient`] and
+//! [`lenient_vec`]:
 //!
 //! - `null` or a missing field is `None`;
 //! - text fields accept strings, numbers and booleans (`5` becomes `"5"`);
@@ -299,6 +300,14 @@ macro_rules! lenient_scalars {
 
 lenient_scalars!(String, f64, i64, bool);
 
+/// A list: items of the wrong kind are left out, anything but an array is `None` (see
+/// [`lenient_vec`]).
+impl<T: Lenient> Lenient for Vec<T> {
+    fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        lenient_vec(d)
+    }
+}
+
 impl Lenient for serde_json::Value {
     fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
         let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
@@ -346,6 +355,136 @@ where
     deserializer.deserialize_any(StructVisitor(PhantomData))
 }
 
+/// A model decoded field by field from a JSON object. The generated models implement it and
+/// take their `Deserialize` from [`deserialize_model`] and their [`Lenient`] from
+/// [`lenient_model`].
+///
+/// Decoding starts from `Default` (every field `None`), reads each key the model knows with
+/// [`Model::read_field`] (which uses [`field`], so a value of the wrong kind is `None`) and skips
+/// the keys it does not know. One loop in this module serves every model: the models hold only
+/// their two `match`es, not a decoder of their own for every field.
+pub trait Model: Default {
+    /// The schema's name, for error messages.
+    const NAME: &'static str;
+
+    /// The position of the field the JSON key `key` names, or `None` for a key the model does
+    /// not know.
+    fn field_index(key: &str) -> Option<usize>;
+
+    /// Reads the value of the field at `index` (as given by [`Model::field_index`]) from `map`
+    /// into `self`.
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
+}
+
+/// Reads the next value of `map` as an `Option<T>` field, forgivingly (see [`lenient`]): for
+/// [`Model::read_field`].
+pub fn field<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
+where
+    A: MapAccess<'de>,
+    T: Lenient,
+{
+    map.next_value_seed(LenientSeed::<T>(PhantomData))
+}
+
+/// `Deserialize` for a [`Model`]: a JSON object decodes field by field; anything else is an
+/// error naming the schema.
+pub fn deserialize_model<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Model,
+{
+    struct ModelVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Model> Visitor<'de> for ModelVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an object (the `{}` schema)", T::NAME)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            read_model(map)
+        }
+    }
+
+    deserializer.deserialize_map(ModelVisitor(PhantomData))
+}
+
+/// [`Lenient::lenient`] for a [`Model`]: an object decodes as `T`, anything else is `None`.
+pub fn lenient_model<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Model,
+{
+    struct LenientModelVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Model> Visitor<'de> for LenientModelVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            read_model(map).map(Some)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq).map(|()| None)
+        }
+
+        none_for_null_and_scalars!('de);
+    }
+
+    deserializer.deserialize_any(LenientModelVisitor(PhantomData))
+}
+
+/// The field loop every model shares. A key that appears twice keeps its last value.
+fn read_model<'de, A: MapAccess<'de>, T: Model>(mut map: A) -> Result<T, A::Error> {
+    let mut model = T::default();
+    while let Some(index) = map.next_key_seed(KeySeed::<T>(PhantomData))? {
+        match index {
+            Some(index) => model.read_field(index, &mut map)?,
+            None => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(model)
+}
+
+/// Reads an object key as the position of the model's field it names (`None`: unknown key),
+/// without copying the key.
+struct KeySeed<T>(PhantomData<T>);
+
+impl<'de, T: Model> DeserializeSeed<'de> for KeySeed<T> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de, T: Model> Visitor<'de> for KeySeed<T> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(T::field_index(key))
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Self::Value, E> {
+        Ok(std::str::from_utf8(key).ok().and_then(T::field_index))
+    }
+}
+
 /// [`Lenient::lenient`] for a string enum: any scalar is read as text and converted with
 /// `From<String>` (so unknown values are kept); anything else is `None`.
 pub fn lenient_enum<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -386,26 +525,61 @@ mod tests {
         }
     }
 
-    #[derive(Deserialize, Debug, Default, PartialEq)]
-    #[serde(default)]
-    struct Model {
-        #[serde(deserialize_with = "lenient")]
+    /// A model written the way the generator writes them (see `la-codegen`'s `emit_models`).
+    #[derive(Debug, Default, PartialEq)]
+    struct Record {
         id: Option<String>,
-        #[serde(deserialize_with = "lenient")]
         count: Option<f64>,
-        #[serde(deserialize_with = "lenient")]
         n: Option<i64>,
-        #[serde(deserialize_with = "lenient")]
         flag: Option<bool>,
-        #[serde(deserialize_with = "lenient")]
         inner: Option<Inner>,
-        #[serde(deserialize_with = "lenient_vec")]
         tags: Option<Vec<String>>,
-        #[serde(deserialize_with = "lenient_vec")]
         inners: Option<Vec<Inner>>,
     }
 
-    fn parse(json: &str) -> Model {
+    impl Model for Record {
+        const NAME: &'static str = "Record";
+
+        fn field_index(key: &str) -> Option<usize> {
+            ["id", "count", "n", "flag", "inner", "tags", "inners"]
+                .iter()
+                .position(|name| *name == key)
+        }
+
+        fn read_field<'de, A: MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.id = field(map)?,
+                1 => self.count = field(map)?,
+                2 => self.n = field(map)?,
+                3 => self.flag = field(map)?,
+                4 => self.inner = field(map)?,
+                5 => self.tags = field(map)?,
+                6 => self.inners = field(map)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Record {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            deserialize_model(d)
+        }
+    }
+
+    impl Lenient for Record {
+        fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+            lenient_model(d)
+        }
+    }
+
+    fn parse(json: &str) -> Record {
         serde_json::from_str(json).unwrap()
     }
 
@@ -447,9 +621,9 @@ mod tests {
         let m = parse(
             r#"{"id":{"a":1},"count":"n/a","n":1.5,"flag":"maybe","tags":"a,b","inners":{"name":"x"}}"#,
         );
-        assert_eq!(m, Model::default());
+        assert_eq!(m, Record::default());
         let m = parse(r#"{"id":null,"count":null,"n":1e300,"flag":2}"#);
-        assert_eq!(m, Model::default());
+        assert_eq!(m, Record::default());
     }
 
     #[test]
@@ -465,5 +639,58 @@ mod tests {
         assert_eq!(deserialize_enum::<_, E>(&mut d).unwrap(), E("42".into()));
         let mut d = serde_json::Deserializer::from_str("[1]");
         assert!(deserialize_enum::<_, E>(&mut d).is_err());
+    }
+
+    #[test]
+    fn keys_match_however_they_are_written_and_the_last_of_a_repeated_key_wins() {
+        // An escaped key, a repeated key, and keys the model does not know (with values of
+        // every kind) around the ones it knows.
+        let m = parse(
+            r#"{"\u0069d":"escaped","x":[{"id":"nested"}],"n":1,"n":2,"y":{"id":"no"},"z":null}"#,
+        );
+        assert_eq!(m.id.as_deref(), Some("escaped"));
+        assert_eq!(m.n, Some(2));
+        assert_eq!(m.inner, None);
+        // Keys read from a stream (not borrowed from the input) match too.
+        let m: Record =
+            serde_json::from_reader(&br#"{"id":"from a reader","flag":1}"#[..]).unwrap();
+        assert_eq!(m.id.as_deref(), Some("from a reader"));
+        assert_eq!(m.flag, Some(true));
+        // So do keys from a `serde_json::Value`.
+        let m: Record = serde_json::from_value(serde_json::json!({"tags": ["v"]})).unwrap();
+        assert_eq!(m.tags, Some(vec!["v".to_owned()]));
+        assert_eq!(parse("{}"), Record::default());
+    }
+
+    #[test]
+    fn a_model_that_is_not_an_object_is_an_error_naming_the_schema_at_the_top_and_none_inside() {
+        for json in ["[1, 2]", "null", "\"text\"", "3"] {
+            let error = serde_json::from_str::<Record>(json)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("`Record` schema"), "{json}: {error}");
+        }
+        let mut d = serde_json::Deserializer::from_str(r#"[{"id":"a"},[],"b",null,{"n":"x"}]"#);
+        let list: Option<Vec<Record>> = lenient_vec(&mut d).unwrap();
+        let ids: Vec<_> = list.unwrap().into_iter().map(|r| (r.id, r.n)).collect();
+        assert_eq!(ids, vec![(Some("a".to_owned()), None), (None, None)]);
+        // A document that is not JSON still fails, inside a field too.
+        assert!(serde_json::from_str::<Record>(r#"{"inner":{"name":"#).is_err());
+        assert!(serde_json::from_str::<Record>(r#"{"id" "x"}"#).is_err());
+    }
+
+    #[test]
+    fn decode_errors_inside_a_model_name_the_json_path() {
+        let context = crate::error::RequestContext::new(http::Method::GET, "/records/{id}");
+        let error = crate::response::decode_json::<Vec<Record>>(
+            &context,
+            http::StatusCode::OK,
+            &http::HeaderMap::new(),
+            br#"[{"id":"a"},{"inners":[{"name":"ok"},{"name":tru}]}]"#,
+            None,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("[1].inners[1].name"), "{text}");
     }
 }

@@ -494,51 +494,70 @@ impl la_core::de::Lenient for UpgradeBillingPeriod {
 /// The `Addon` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Addon {
     /// `active`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// `codename` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub codename: Option<String>,
     /// `description` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `state` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Addon {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Addon {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Addon {
+    const NAME: &'static str = "Addon";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "active" => Some(0),
+            "codename" => Some(1),
+            "description" => Some(2),
+            "name" => Some(3),
+            "price" => Some(4),
+            "state" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.active = la_core::de::field(map)?,
+            1 => self.codename = la_core::de::field(map)?,
+            2 => self.description = la_core::de::field(map)?,
+            3 => self.name = la_core::de::field(map)?,
+            4 => self.price = la_core::de::field(map)?,
+            5 => self.state = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Addon {
@@ -585,21 +604,45 @@ impl Addon {
 /// The `AddonList` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct AddonList {
     /// `addons` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub addons: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for AddonList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for AddonList {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for AddonList {
+    const NAME: &'static str = "AddonList";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "addons" => Some(0),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.addons = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl AddonList {
@@ -622,27 +665,50 @@ impl AddonList {
 /// The `AttributeSimple` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct AttributeSimple {
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for AttributeSimple {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for AttributeSimple {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for AttributeSimple {
+    const NAME: &'static str = "AttributeSimple";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "name" => Some(0),
+            "value" => Some(1),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.name = la_core::de::field(map)?,
+            1 => self.value = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl AttributeSimple {
@@ -654,99 +720,110 @@ impl AttributeSimple {
 /// The `BillingInfo` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct BillingInfo {
     /// `address1` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
     /// `address2`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address2: Option<String>,
     /// `city` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `company`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `country` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `dic_sk`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dic_sk: Option<String>,
     /// `email` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `force`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
     /// `ico_sk`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ico_sk: Option<String>,
     /// `name` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `state`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// `vat_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<String>,
     /// `zip` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for BillingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for BillingInfo {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for BillingInfo {
+    const NAME: &'static str = "BillingInfo";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "address1" => Some(0),
+            "address2" => Some(1),
+            "city" => Some(2),
+            "company" => Some(3),
+            "country" => Some(4),
+            "dic_sk" => Some(5),
+            "email" => Some(6),
+            "force" => Some(7),
+            "ico_sk" => Some(8),
+            "name" => Some(9),
+            "phone" => Some(10),
+            "state" => Some(11),
+            "vat_id" => Some(12),
+            "zip" => Some(13),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.address1 = la_core::de::field(map)?,
+            1 => self.address2 = la_core::de::field(map)?,
+            2 => self.city = la_core::de::field(map)?,
+            3 => self.company = la_core::de::field(map)?,
+            4 => self.country = la_core::de::field(map)?,
+            5 => self.dic_sk = la_core::de::field(map)?,
+            6 => self.email = la_core::de::field(map)?,
+            7 => self.force = la_core::de::field(map)?,
+            8 => self.ico_sk = la_core::de::field(map)?,
+            9 => self.name = la_core::de::field(map)?,
+            10 => self.phone = la_core::de::field(map)?,
+            11 => self.state = la_core::de::field(map)?,
+            12 => self.vat_id = la_core::de::field(map)?,
+            13 => self.zip = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl BillingInfo {
@@ -807,45 +884,65 @@ impl BillingInfo {
 /// The `BillingMetric` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct BillingMetric {
     /// `amount_in_price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_in_price: Option<i64>,
     /// `limit`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `unit_price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<i64>,
     /// `unit_size`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_size: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for BillingMetric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for BillingMetric {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for BillingMetric {
+    const NAME: &'static str = "BillingMetric";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "amount_in_price" => Some(0),
+            "limit" => Some(1),
+            "name" => Some(2),
+            "unit_price" => Some(3),
+            "unit_size" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.amount_in_price = la_core::de::field(map)?,
+            1 => self.limit = la_core::de::field(map)?,
+            2 => self.name = la_core::de::field(map)?,
+            3 => self.unit_price = la_core::de::field(map)?,
+            4 => self.unit_size = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl BillingMetric {
@@ -857,51 +954,70 @@ impl BillingMetric {
 /// The `BillingStatus` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct BillingStatus {
     /// `errors`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<i64>,
     /// `last_error_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error_date: Option<String>,
     /// `next_billing_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_billing_date: Option<String>,
     /// `payment_compatible`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_compatible: Option<bool>,
     /// `status`: see [`BillingStatusStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BillingStatusStatus>,
     /// `valid_to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_to_date: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for BillingStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for BillingStatus {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for BillingStatus {
+    const NAME: &'static str = "BillingStatus";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "errors" => Some(0),
+            "last_error_date" => Some(1),
+            "next_billing_date" => Some(2),
+            "payment_compatible" => Some(3),
+            "status" => Some(4),
+            "valid_to_date" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.errors = la_core::de::field(map)?,
+            1 => self.last_error_date = la_core::de::field(map)?,
+            2 => self.next_billing_date = la_core::de::field(map)?,
+            3 => self.payment_compatible = la_core::de::field(map)?,
+            4 => self.status = la_core::de::field(map)?,
+            5 => self.valid_to_date = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl BillingStatus {
@@ -913,81 +1029,95 @@ impl BillingStatus {
 /// The `Coupon` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Coupon {
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `created_by`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// `credit`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `date_created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `date_expired`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_expired: Option<String>,
     /// `date_valid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_valid: Option<String>,
     /// `discount` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `ended_by`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<String>,
     /// `note`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `reusable`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reusable: Option<bool>,
     /// `subscription_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Coupon {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Coupon {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Coupon {
+    const NAME: &'static str = "Coupon";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "code" => Some(0),
+            "created_by" => Some(1),
+            "credit" => Some(2),
+            "date_created" => Some(3),
+            "date_expired" => Some(4),
+            "date_valid" => Some(5),
+            "discount" => Some(6),
+            "ended_by" => Some(7),
+            "note" => Some(8),
+            "reusable" => Some(9),
+            "subscription_id" => Some(10),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.code = la_core::de::field(map)?,
+            1 => self.created_by = la_core::de::field(map)?,
+            2 => self.credit = la_core::de::field(map)?,
+            3 => self.date_created = la_core::de::field(map)?,
+            4 => self.date_expired = la_core::de::field(map)?,
+            5 => self.date_valid = la_core::de::field(map)?,
+            6 => self.discount = la_core::de::field(map)?,
+            7 => self.ended_by = la_core::de::field(map)?,
+            8 => self.note = la_core::de::field(map)?,
+            9 => self.reusable = la_core::de::field(map)?,
+            10 => self.subscription_id = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Coupon {
@@ -1011,93 +1141,105 @@ impl Coupon {
 /// The `Customer` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Customer {
     /// `address1`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
     /// `address2`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address2: Option<String>,
     /// `city`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `company`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `country`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `dic_sk`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dic_sk: Option<String>,
     /// `email` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `ico_sk`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ico_sk: Option<String>,
     /// `name` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `state`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// `vat_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<String>,
     /// `zip`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Customer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Customer {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Customer {
+    const NAME: &'static str = "Customer";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "address1" => Some(0),
+            "address2" => Some(1),
+            "city" => Some(2),
+            "company" => Some(3),
+            "country" => Some(4),
+            "dic_sk" => Some(5),
+            "email" => Some(6),
+            "ico_sk" => Some(7),
+            "name" => Some(8),
+            "phone" => Some(9),
+            "state" => Some(10),
+            "vat_id" => Some(11),
+            "zip" => Some(12),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.address1 = la_core::de::field(map)?,
+            1 => self.address2 = la_core::de::field(map)?,
+            2 => self.city = la_core::de::field(map)?,
+            3 => self.company = la_core::de::field(map)?,
+            4 => self.country = la_core::de::field(map)?,
+            5 => self.dic_sk = la_core::de::field(map)?,
+            6 => self.email = la_core::de::field(map)?,
+            7 => self.ico_sk = la_core::de::field(map)?,
+            8 => self.name = la_core::de::field(map)?,
+            9 => self.phone = la_core::de::field(map)?,
+            10 => self.state = la_core::de::field(map)?,
+            11 => self.vat_id = la_core::de::field(map)?,
+            12 => self.zip = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Customer {
@@ -1127,39 +1269,60 @@ impl Customer {
 /// The `DiscountValue` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct DiscountValue {
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `type`: see [`DiscountValueType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<DiscountValueType>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
     /// `value_type`: see [`DiscountValueValueType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<DiscountValueValueType>,
+}
+impl<'de> serde::Deserialize<'de> for DiscountValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for DiscountValue {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for DiscountValue {
+    const NAME: &'static str = "DiscountValue";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "name" => Some(0),
+            "type" => Some(1),
+            "value" => Some(2),
+            "value_type" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.name = la_core::de::field(map)?,
+            1 => self.r#type = la_core::de::field(map)?,
+            2 => self.value = la_core::de::field(map)?,
+            3 => self.value_type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl DiscountValue {
@@ -1171,39 +1334,60 @@ impl DiscountValue {
 /// The `Domain` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Domain {
     /// `custom_domain`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_domain: Option<String>,
     /// `domain`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// `ssl_crt`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssl_crt: Option<String>,
     /// `ssl_key`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssl_key: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Domain {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Domain {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Domain {
+    const NAME: &'static str = "Domain";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "custom_domain" => Some(0),
+            "domain" => Some(1),
+            "ssl_crt" => Some(2),
+            "ssl_key" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.custom_domain = la_core::de::field(map)?,
+            1 => self.domain = la_core::de::field(map)?,
+            2 => self.ssl_crt = la_core::de::field(map)?,
+            3 => self.ssl_key = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Domain {
@@ -1215,87 +1399,100 @@ impl Domain {
 /// The `Invoice` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Invoice {
     /// `created_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
     /// `currency`: see [`Currency`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,
     /// `customer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
     /// `from_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_date: Option<String>,
     /// `items`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<InvoiceItem>>,
     /// `number`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
     /// `paid_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_date: Option<String>,
     /// `price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// `price_billed`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_billed: Option<f64>,
     /// `subscription_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
     /// `to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_date: Option<String>,
     /// `vat_rate`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vat_rate: Option<f64>,
+}
+impl<'de> serde::Deserialize<'de> for Invoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Invoice {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Invoice {
+    const NAME: &'static str = "Invoice";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "created_date" => Some(0),
+            "currency" => Some(1),
+            "customer" => Some(2),
+            "from_date" => Some(3),
+            "items" => Some(4),
+            "number" => Some(5),
+            "paid_date" => Some(6),
+            "price" => Some(7),
+            "price_billed" => Some(8),
+            "subscription_id" => Some(9),
+            "to_date" => Some(10),
+            "vat_rate" => Some(11),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.created_date = la_core::de::field(map)?,
+            1 => self.currency = la_core::de::field(map)?,
+            2 => self.customer = la_core::de::field(map)?,
+            3 => self.from_date = la_core::de::field(map)?,
+            4 => self.items = la_core::de::field(map)?,
+            5 => self.number = la_core::de::field(map)?,
+            6 => self.paid_date = la_core::de::field(map)?,
+            7 => self.price = la_core::de::field(map)?,
+            8 => self.price_billed = la_core::de::field(map)?,
+            9 => self.subscription_id = la_core::de::field(map)?,
+            10 => self.to_date = la_core::de::field(map)?,
+            11 => self.vat_rate = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Invoice {
@@ -1307,45 +1504,65 @@ impl Invoice {
 /// The `InvoiceItem` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct InvoiceItem {
     /// `description`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `from_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_date: Option<String>,
     /// `price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// `to_date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_date: Option<String>,
     /// `type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for InvoiceItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for InvoiceItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for InvoiceItem {
+    const NAME: &'static str = "InvoiceItem";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "description" => Some(0),
+            "from_date" => Some(1),
+            "price" => Some(2),
+            "to_date" => Some(3),
+            "type" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.description = la_core::de::field(map)?,
+            1 => self.from_date = la_core::de::field(map)?,
+            2 => self.price = la_core::de::field(map)?,
+            3 => self.to_date = la_core::de::field(map)?,
+            4 => self.r#type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl InvoiceItem {
@@ -1357,27 +1574,50 @@ impl InvoiceItem {
 /// The `InvoiceList` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct InvoiceList {
     /// `items`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Invoice>>,
     /// `size`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for InvoiceList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for InvoiceList {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for InvoiceList {
+    const NAME: &'static str = "InvoiceList";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "items" => Some(0),
+            "size" => Some(1),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.items = la_core::de::field(map)?,
+            1 => self.size = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl InvoiceList {
@@ -1389,33 +1629,55 @@ impl InvoiceList {
 /// The `PaymentInfo` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct PaymentInfo {
     /// `card_expire`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_expire: Option<String>,
     /// `detail`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `payment_type` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for PaymentInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for PaymentInfo {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for PaymentInfo {
+    const NAME: &'static str = "PaymentInfo";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "card_expire" => Some(0),
+            "detail" => Some(1),
+            "payment_type" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.card_expire = la_core::de::field(map)?,
+            1 => self.detail = la_core::de::field(map)?,
+            2 => self.payment_type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl PaymentInfo {
@@ -1439,33 +1701,55 @@ impl PaymentInfo {
 /// The `PaymentMethod` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct PaymentMethod {
     /// `card_expire`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_expire: Option<String>,
     /// `payment_token` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_token: Option<String>,
     /// `payment_type` (required in requests): see [`PaymentMethodPaymentType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_type: Option<PaymentMethodPaymentType>,
+}
+impl<'de> serde::Deserialize<'de> for PaymentMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for PaymentMethod {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for PaymentMethod {
+    const NAME: &'static str = "PaymentMethod";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "card_expire" => Some(0),
+            "payment_token" => Some(1),
+            "payment_type" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.card_expire = la_core::de::field(map)?,
+            1 => self.payment_token = la_core::de::field(map)?,
+            2 => self.payment_type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl PaymentMethod {
@@ -1498,33 +1782,55 @@ impl PaymentMethod {
 /// The `PaymentProcessorType` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct PaymentProcessorType {
     /// `init_token`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub init_token: Option<String>,
     /// `processor_type`: see [`PaymentProcessorTypeProcessorType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processor_type: Option<PaymentProcessorTypeProcessorType>,
     /// `token`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for PaymentProcessorType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for PaymentProcessorType {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for PaymentProcessorType {
+    const NAME: &'static str = "PaymentProcessorType";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "init_token" => Some(0),
+            "processor_type" => Some(1),
+            "token" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.init_token = la_core::de::field(map)?,
+            1 => self.processor_type = la_core::de::field(map)?,
+            2 => self.token = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl PaymentProcessorType {
@@ -1536,21 +1842,45 @@ impl PaymentProcessorType {
 /// The `StopReason` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct StopReason {
     /// `message`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for StopReason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for StopReason {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for StopReason {
+    const NAME: &'static str = "StopReason";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "message" => Some(0),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.message = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl StopReason {
@@ -1562,111 +1892,120 @@ impl StopReason {
 /// The `Subscription` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Subscription {
     /// `account_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     /// `cluster_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
     /// `company`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `custom_domain`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_domain: Option<String>,
     /// `customer_email`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
     /// `customer_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `date_validity`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_validity: Option<String>,
     /// `domain`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// `id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `is_latest`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_latest: Option<bool>,
     /// `product_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
     /// `status`: see [`SubscriptionStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<SubscriptionStatus>,
     /// `task_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// `variation_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variation_id: Option<String>,
     /// `version`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Subscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Subscription {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Subscription {
+    const NAME: &'static str = "Subscription";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "account_id" => Some(0),
+            "cluster_id" => Some(1),
+            "company" => Some(2),
+            "custom_domain" => Some(3),
+            "customer_email" => Some(4),
+            "customer_name" => Some(5),
+            "date_created" => Some(6),
+            "date_validity" => Some(7),
+            "domain" => Some(8),
+            "id" => Some(9),
+            "is_latest" => Some(10),
+            "product_id" => Some(11),
+            "status" => Some(12),
+            "task_id" => Some(13),
+            "variation_id" => Some(14),
+            "version" => Some(15),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.account_id = la_core::de::field(map)?,
+            1 => self.cluster_id = la_core::de::field(map)?,
+            2 => self.company = la_core::de::field(map)?,
+            3 => self.custom_domain = la_core::de::field(map)?,
+            4 => self.customer_email = la_core::de::field(map)?,
+            5 => self.customer_name = la_core::de::field(map)?,
+            6 => self.date_created = la_core::de::field(map)?,
+            7 => self.date_validity = la_core::de::field(map)?,
+            8 => self.domain = la_core::de::field(map)?,
+            9 => self.id = la_core::de::field(map)?,
+            10 => self.is_latest = la_core::de::field(map)?,
+            11 => self.product_id = la_core::de::field(map)?,
+            12 => self.status = la_core::de::field(map)?,
+            13 => self.task_id = la_core::de::field(map)?,
+            14 => self.variation_id = la_core::de::field(map)?,
+            15 => self.version = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Subscription {
@@ -1690,39 +2029,60 @@ impl Subscription {
 /// The `Upgrade` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Upgrade {
     /// `addons`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub addons: Option<Vec<String>>,
     /// `billing_period`: see [`UpgradeBillingPeriod`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_period: Option<UpgradeBillingPeriod>,
     /// `coupon`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon: Option<String>,
     /// `variation_id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variation_id: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Upgrade {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Upgrade {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Upgrade {
+    const NAME: &'static str = "Upgrade";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "addons" => Some(0),
+            "billing_period" => Some(1),
+            "coupon" => Some(2),
+            "variation_id" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.addons = la_core::de::field(map)?,
+            1 => self.billing_period = la_core::de::field(map)?,
+            2 => self.coupon = la_core::de::field(map)?,
+            3 => self.variation_id = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Upgrade {
@@ -1746,33 +2106,55 @@ impl Upgrade {
 /// The `UsageData` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct UsageData {
     /// `date`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for UsageData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for UsageData {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for UsageData {
+    const NAME: &'static str = "UsageData";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "date" => Some(0),
+            "name" => Some(1),
+            "value" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.date = la_core::de::field(map)?,
+            1 => self.name = la_core::de::field(map)?,
+            2 => self.value = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl UsageData {
@@ -1784,57 +2166,75 @@ impl UsageData {
 /// The `Variation` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Variation {
     /// `billable`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
     /// `description`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `full_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
     /// `id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
     /// `product_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Variation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Variation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Variation {
+    const NAME: &'static str = "Variation";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "billable" => Some(0),
+            "description" => Some(1),
+            "full_name" => Some(2),
+            "id" => Some(3),
+            "name" => Some(4),
+            "product_id" => Some(5),
+            "product_name" => Some(6),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.billable = la_core::de::field(map)?,
+            1 => self.description = la_core::de::field(map)?,
+            2 => self.full_name = la_core::de::field(map)?,
+            3 => self.id = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.product_id = la_core::de::field(map)?,
+            6 => self.product_name = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Variation {
@@ -1858,45 +2258,65 @@ impl Variation {
 /// The `VariationUpgrade` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct VariationUpgrade {
     /// `addons`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub addons: Option<Vec<Addon>>,
     /// `base_price`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
     /// `discounts`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discounts: Option<Vec<DiscountValue>>,
     /// `metrics`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<BillingMetric>>,
     /// `variation`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variation: Option<Variation>,
+}
+impl<'de> serde::Deserialize<'de> for VariationUpgrade {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for VariationUpgrade {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for VariationUpgrade {
+    const NAME: &'static str = "VariationUpgrade";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "addons" => Some(0),
+            "base_price" => Some(1),
+            "discounts" => Some(2),
+            "metrics" => Some(3),
+            "variation" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.addons = la_core::de::field(map)?,
+            1 => self.base_price = la_core::de::field(map)?,
+            2 => self.discounts = la_core::de::field(map)?,
+            3 => self.metrics = la_core::de::field(map)?,
+            4 => self.variation = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl VariationUpgrade {
@@ -1908,45 +2328,65 @@ impl VariationUpgrade {
 /// The `VariationUpgrades` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct VariationUpgrades {
     /// `currency`: see [`Currency`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,
     /// `current`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<VariationUpgrade>,
     /// `tax_included`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<bool>,
     /// `tax_per_cent`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_per_cent: Option<f64>,
     /// `upgrades`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrades: Option<Vec<VariationUpgrade>>,
+}
+impl<'de> serde::Deserialize<'de> for VariationUpgrades {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for VariationUpgrades {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for VariationUpgrades {
+    const NAME: &'static str = "VariationUpgrades";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "currency" => Some(0),
+            "current" => Some(1),
+            "tax_included" => Some(2),
+            "tax_per_cent" => Some(3),
+            "upgrades" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.currency = la_core::de::field(map)?,
+            1 => self.current = la_core::de::field(map)?,
+            2 => self.tax_included = la_core::de::field(map)?,
+            3 => self.tax_per_cent = la_core::de::field(map)?,
+            4 => self.upgrades = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl VariationUpgrades {

@@ -65,63 +65,80 @@ impl la_core::de::Lenient for ViberAccountStatus {
 /// The `MailAccount` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct MailAccount {
     /// `department_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `email`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `fetch_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_type: Option<String>,
     /// `last_fetch_date`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_fetch_date: Option<String>,
     /// `last_mail_date`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_mail_date: Option<String>,
     /// `mailaccount_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mailaccount_id: Option<String>,
     /// `provider`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for MailAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for MailAccount {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for MailAccount {
+    const NAME: &'static str = "MailAccount";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "department_id" => Some(0),
+            "email" => Some(1),
+            "fetch_type" => Some(2),
+            "last_fetch_date" => Some(3),
+            "last_mail_date" => Some(4),
+            "mailaccount_id" => Some(5),
+            "provider" => Some(6),
+            "status" => Some(7),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.department_id = la_core::de::field(map)?,
+            1 => self.email = la_core::de::field(map)?,
+            2 => self.fetch_type = la_core::de::field(map)?,
+            3 => self.last_fetch_date = la_core::de::field(map)?,
+            4 => self.last_mail_date = la_core::de::field(map)?,
+            5 => self.mailaccount_id = la_core::de::field(map)?,
+            6 => self.provider = la_core::de::field(map)?,
+            7 => self.status = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl MailAccount {
@@ -133,51 +150,70 @@ impl MailAccount {
 /// The `SlackConversation` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlackConversation {
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `is_private`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_private: Option<bool>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `num_members`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub num_members: Option<i64>,
     /// `purpose`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// `topic`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for SlackConversation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlackConversation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlackConversation {
+    const NAME: &'static str = "SlackConversation";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "id" => Some(0),
+            "is_private" => Some(1),
+            "name" => Some(2),
+            "num_members" => Some(3),
+            "purpose" => Some(4),
+            "topic" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.id = la_core::de::field(map)?,
+            1 => self.is_private = la_core::de::field(map)?,
+            2 => self.name = la_core::de::field(map)?,
+            3 => self.num_members = la_core::de::field(map)?,
+            4 => self.purpose = la_core::de::field(map)?,
+            5 => self.topic = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlackConversation {
@@ -189,39 +225,60 @@ impl SlackConversation {
 /// The `SlackTemplate` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlackTemplate {
     /// `body`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// `class_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for SlackTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlackTemplate {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlackTemplate {
+    const NAME: &'static str = "SlackTemplate";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "body" => Some(0),
+            "class_name" => Some(1),
+            "id" => Some(2),
+            "name" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.body = la_core::de::field(map)?,
+            1 => self.class_name = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.name = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlackTemplate {
@@ -233,51 +290,70 @@ impl SlackTemplate {
 /// The `SlackUser` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlackUser {
     /// `color`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// `display_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `image`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `real_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for SlackUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlackUser {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlackUser {
+    const NAME: &'static str = "SlackUser";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "color" => Some(0),
+            "display_name" => Some(1),
+            "id" => Some(2),
+            "image" => Some(3),
+            "name" => Some(4),
+            "real_name" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.color = la_core::de::field(map)?,
+            1 => self.display_name = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.image = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.real_name = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlackUser {
@@ -289,57 +365,75 @@ impl SlackUser {
 /// The `ViberAccount` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct ViberAccount {
     /// `department_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `icon_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `status`: see [`ViberAccountStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ViberAccountStatus>,
     /// `viber_account_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viber_account_id: Option<String>,
     /// `viber_uri`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viber_uri: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for ViberAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for ViberAccount {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for ViberAccount {
+    const NAME: &'static str = "ViberAccount";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "department_id" => Some(0),
+            "icon_url" => Some(1),
+            "id" => Some(2),
+            "name" => Some(3),
+            "status" => Some(4),
+            "viber_account_id" => Some(5),
+            "viber_uri" => Some(6),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.department_id = la_core::de::field(map)?,
+            1 => self.icon_url = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.name = la_core::de::field(map)?,
+            4 => self.status = la_core::de::field(map)?,
+            5 => self.viber_account_id = la_core::de::field(map)?,
+            6 => self.viber_uri = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl ViberAccount {
@@ -351,63 +445,80 @@ impl ViberAccount {
 /// The `ViberAccountListItem` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct ViberAccountListItem {
     /// `department_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `department_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_name: Option<String>,
     /// `icon_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `status`: see [`ViberAccountStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ViberAccountStatus>,
     /// `viber_account_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viber_account_id: Option<String>,
     /// `viber_uri`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viber_uri: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for ViberAccountListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for ViberAccountListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for ViberAccountListItem {
+    const NAME: &'static str = "ViberAccountListItem";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "department_id" => Some(0),
+            "department_name" => Some(1),
+            "icon_url" => Some(2),
+            "id" => Some(3),
+            "name" => Some(4),
+            "status" => Some(5),
+            "viber_account_id" => Some(6),
+            "viber_uri" => Some(7),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.department_id = la_core::de::field(map)?,
+            1 => self.department_name = la_core::de::field(map)?,
+            2 => self.icon_url = la_core::de::field(map)?,
+            3 => self.id = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.status = la_core::de::field(map)?,
+            6 => self.viber_account_id = la_core::de::field(map)?,
+            7 => self.viber_uri = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl ViberAccountListItem {

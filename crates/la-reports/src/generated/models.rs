@@ -128,81 +128,95 @@ impl la_core::de::Lenient for TwoFactorStatus {
 /// The `AgentRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct AgentRow {
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `countrycode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub countrycode: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub firstname: Option<String>,
     /// `lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lastname: Option<String>,
     /// `roleid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roleid: Option<String>,
     /// `rolename`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rolename: Option<String>,
     /// `system_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_name: Option<String>,
     /// `twofa`: see [`TwoFactorStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub twofa: Option<TwoFactorStatus>,
     /// `username`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for AgentRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for AgentRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for AgentRow {
+    const NAME: &'static str = "AgentRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentid" => Some(0),
+            "avatar_url" => Some(1),
+            "countrycode" => Some(2),
+            "departmentid" => Some(3),
+            "firstname" => Some(4),
+            "lastname" => Some(5),
+            "roleid" => Some(6),
+            "rolename" => Some(7),
+            "system_name" => Some(8),
+            "twofa" => Some(9),
+            "username" => Some(10),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agentid = la_core::de::field(map)?,
+            1 => self.avatar_url = la_core::de::field(map)?,
+            2 => self.countrycode = la_core::de::field(map)?,
+            3 => self.departmentid = la_core::de::field(map)?,
+            4 => self.firstname = la_core::de::field(map)?,
+            5 => self.lastname = la_core::de::field(map)?,
+            6 => self.roleid = la_core::de::field(map)?,
+            7 => self.rolename = la_core::de::field(map)?,
+            8 => self.system_name = la_core::de::field(map)?,
+            9 => self.twofa = la_core::de::field(map)?,
+            10 => self.username = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl AgentRow {
@@ -214,123 +228,130 @@ impl AgentRow {
 /// The `ChatRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct ChatRow {
     /// `agentname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentname: Option<String>,
     /// `avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `chat_order`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_order: Option<i64>,
     /// `city`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `conversationid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversationid: Option<String>,
     /// `countrycode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub countrycode: Option<String>,
     /// `datechanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datechanged: Option<String>,
     /// `departmentname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentname: Option<String>,
     /// `emails`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub firstname: Option<String>,
     /// `lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lastname: Option<String>,
     /// `preview`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
     /// `rstatus`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rstatus: Option<String>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `statusdatestarted`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub statusdatestarted: Option<String>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `system_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_name: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for ChatRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for ChatRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for ChatRow {
+    const NAME: &'static str = "ChatRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentname" => Some(0),
+            "avatar_url" => Some(1),
+            "chat_order" => Some(2),
+            "city" => Some(3),
+            "conversationid" => Some(4),
+            "countrycode" => Some(5),
+            "datechanged" => Some(6),
+            "departmentname" => Some(7),
+            "emails" => Some(8),
+            "firstname" => Some(9),
+            "lastname" => Some(10),
+            "preview" => Some(11),
+            "rstatus" => Some(12),
+            "status" => Some(13),
+            "statusdatestarted" => Some(14),
+            "subject" => Some(15),
+            "system_name" => Some(16),
+            "tags" => Some(17),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agentname = la_core::de::field(map)?,
+            1 => self.avatar_url = la_core::de::field(map)?,
+            2 => self.chat_order = la_core::de::field(map)?,
+            3 => self.city = la_core::de::field(map)?,
+            4 => self.conversationid = la_core::de::field(map)?,
+            5 => self.countrycode = la_core::de::field(map)?,
+            6 => self.datechanged = la_core::de::field(map)?,
+            7 => self.departmentname = la_core::de::field(map)?,
+            8 => self.emails = la_core::de::field(map)?,
+            9 => self.firstname = la_core::de::field(map)?,
+            10 => self.lastname = la_core::de::field(map)?,
+            11 => self.preview = la_core::de::field(map)?,
+            12 => self.rstatus = la_core::de::field(map)?,
+            13 => self.status = la_core::de::field(map)?,
+            14 => self.statusdatestarted = la_core::de::field(map)?,
+            15 => self.subject = la_core::de::field(map)?,
+            16 => self.system_name = la_core::de::field(map)?,
+            17 => self.tags = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl ChatRow {
@@ -342,33 +363,55 @@ impl ChatRow {
 /// The `DepartmentRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct DepartmentRow {
     /// `agent_count`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_count: Option<i64>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for DepartmentRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for DepartmentRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for DepartmentRow {
+    const NAME: &'static str = "DepartmentRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agent_count" => Some(0),
+            "id" => Some(1),
+            "name" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent_count = la_core::de::field(map)?,
+            1 => self.id = la_core::de::field(map)?,
+            2 => self.name = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl DepartmentRow {
@@ -380,75 +423,90 @@ impl DepartmentRow {
 /// The `EventLogRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct EventLogRow {
     /// `created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// `filename`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `groupid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `ip`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// `level`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `line`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
     /// `logid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logid: Option<String>,
     /// `message`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for EventLogRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for EventLogRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for EventLogRow {
+    const NAME: &'static str = "EventLogRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "created" => Some(0),
+            "filename" => Some(1),
+            "groupid" => Some(2),
+            "id" => Some(3),
+            "ip" => Some(4),
+            "level" => Some(5),
+            "line" => Some(6),
+            "logid" => Some(7),
+            "message" => Some(8),
+            "type" => Some(9),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.created = la_core::de::field(map)?,
+            1 => self.filename = la_core::de::field(map)?,
+            2 => self.groupid = la_core::de::field(map)?,
+            3 => self.id = la_core::de::field(map)?,
+            4 => self.ip = la_core::de::field(map)?,
+            5 => self.level = la_core::de::field(map)?,
+            6 => self.line = la_core::de::field(map)?,
+            7 => self.logid = la_core::de::field(map)?,
+            8 => self.message = la_core::de::field(map)?,
+            9 => self.r#type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl EventLogRow {
@@ -460,153 +518,155 @@ impl EventLogRow {
 /// The `SlaLogRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlaLogRow {
     /// `agent_avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_avatar_url: Option<String>,
     /// `agent_firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_firstname: Option<String>,
     /// `agent_lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_lastname: Option<String>,
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `conversationid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversationid: Option<String>,
     /// `date_closed`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_closed: Option<String>,
     /// `date_created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `date_due`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_due: Option<String>,
     /// `department_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_name: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `levelid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub levelid: Option<String>,
     /// `req_avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_avatar_url: Option<String>,
     /// `req_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_contactid: Option<String>,
     /// `req_firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_firstname: Option<String>,
     /// `req_lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_lastname: Option<String>,
     /// `req_systemname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_systemname: Option<String>,
     /// `sla`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<String>,
     /// `sla_level_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_level_id: Option<String>,
     /// `sla_level_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_level_name: Option<String>,
     /// `sla_ticket_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_ticket_id: Option<String>,
     /// `sla_type`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for SlaLogRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlaLogRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlaLogRow {
+    const NAME: &'static str = "SlaLogRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agent_avatar_url" => Some(0),
+            "agent_firstname" => Some(1),
+            "agent_lastname" => Some(2),
+            "agentid" => Some(3),
+            "code" => Some(4),
+            "conversationid" => Some(5),
+            "date_closed" => Some(6),
+            "date_created" => Some(7),
+            "date_due" => Some(8),
+            "department_name" => Some(9),
+            "departmentid" => Some(10),
+            "id" => Some(11),
+            "levelid" => Some(12),
+            "req_avatar_url" => Some(13),
+            "req_contactid" => Some(14),
+            "req_firstname" => Some(15),
+            "req_lastname" => Some(16),
+            "req_systemname" => Some(17),
+            "sla" => Some(18),
+            "sla_level_id" => Some(19),
+            "sla_level_name" => Some(20),
+            "sla_ticket_id" => Some(21),
+            "sla_type" => Some(22),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent_avatar_url = la_core::de::field(map)?,
+            1 => self.agent_firstname = la_core::de::field(map)?,
+            2 => self.agent_lastname = la_core::de::field(map)?,
+            3 => self.agentid = la_core::de::field(map)?,
+            4 => self.code = la_core::de::field(map)?,
+            5 => self.conversationid = la_core::de::field(map)?,
+            6 => self.date_closed = la_core::de::field(map)?,
+            7 => self.date_created = la_core::de::field(map)?,
+            8 => self.date_due = la_core::de::field(map)?,
+            9 => self.department_name = la_core::de::field(map)?,
+            10 => self.departmentid = la_core::de::field(map)?,
+            11 => self.id = la_core::de::field(map)?,
+            12 => self.levelid = la_core::de::field(map)?,
+            13 => self.req_avatar_url = la_core::de::field(map)?,
+            14 => self.req_contactid = la_core::de::field(map)?,
+            15 => self.req_firstname = la_core::de::field(map)?,
+            16 => self.req_lastname = la_core::de::field(map)?,
+            17 => self.req_systemname = la_core::de::field(map)?,
+            18 => self.sla = la_core::de::field(map)?,
+            19 => self.sla_level_id = la_core::de::field(map)?,
+            20 => self.sla_level_name = la_core::de::field(map)?,
+            21 => self.sla_ticket_id = la_core::de::field(map)?,
+            22 => self.sla_type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlaLogRow {
@@ -618,51 +678,70 @@ impl SlaLogRow {
 /// The `TagRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TagRow {
     /// `backgroundcolor`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backgroundcolor: Option<String>,
     /// `color`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// `is_public`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_public: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tagid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagid: Option<String>,
     /// `type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TagRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TagRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TagRow {
+    const NAME: &'static str = "TagRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "backgroundcolor" => Some(0),
+            "color" => Some(1),
+            "is_public" => Some(2),
+            "name" => Some(3),
+            "tagid" => Some(4),
+            "type" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.backgroundcolor = la_core::de::field(map)?,
+            1 => self.color = la_core::de::field(map)?,
+            2 => self.is_public = la_core::de::field(map)?,
+            3 => self.name = la_core::de::field(map)?,
+            4 => self.tagid = la_core::de::field(map)?,
+            5 => self.r#type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TagRow {
@@ -674,304 +753,280 @@ impl TagRow {
 /// The `TicketRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketRow {
     /// `accountuserstatus`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accountuserstatus: Option<String>,
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `agentname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentname: Option<String>,
     /// `avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `channel_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `city`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `company`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `contact_status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_status: Option<String>,
     /// `contact_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_type: Option<String>,
     /// `contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contactid: Option<String>,
     /// `conversationid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversationid: Option<String>,
     /// `countrycode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub countrycode: Option<String>,
     /// `datechanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datechanged: Option<String>,
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datecreated: Option<String>,
     /// `datedue`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datedue: Option<String>,
     /// `datereopen`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datereopen: Option<String>,
     /// `dateresolved`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dateresolved: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `departmentname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentname: Option<String>,
     /// `description`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `emails`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub firstname: Option<String>,
     /// `gender`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
     /// `groupnames`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupnames: Option<Vec<String>>,
     /// `groups`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
     /// `job_position`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_position: Option<String>,
     /// `lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lastname: Option<String>,
     /// `levelid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub levelid: Option<String>,
     /// `messagegroups_in`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messagegroups_in: Option<f64>,
     /// `messagegroups_out`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messagegroups_out: Option<f64>,
     /// `note`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `parent_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_contactid: Option<String>,
     /// `phones`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<Vec<String>>,
     /// `preview`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
     /// `roleName`.
-    #[serde(
-        rename = "roleName",
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "roleName", skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `roleid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roleid: Option<String>,
     /// `roletype`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roletype: Option<String>,
     /// `rorder`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rorder: Option<f64>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `statuschanged`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub statuschanged: Option<String>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `system_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_name: Option<String>,
     /// `tagnames`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagnames: Option<Vec<String>>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// `time_offset`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_offset: Option<f64>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// `userstatus`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userstatus: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketRow {
+    const NAME: &'static str = "TicketRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "accountuserstatus" => Some(0),
+            "agentid" => Some(1),
+            "agentname" => Some(2),
+            "avatar_url" => Some(3),
+            "channel_type" => Some(4),
+            "city" => Some(5),
+            "code" => Some(6),
+            "company" => Some(7),
+            "contact_status" => Some(8),
+            "contact_type" => Some(9),
+            "contactid" => Some(10),
+            "conversationid" => Some(11),
+            "countrycode" => Some(12),
+            "datechanged" => Some(13),
+            "datecreated" => Some(14),
+            "datedue" => Some(15),
+            "datereopen" => Some(16),
+            "dateresolved" => Some(17),
+            "departmentid" => Some(18),
+            "departmentname" => Some(19),
+            "description" => Some(20),
+            "emails" => Some(21),
+            "firstname" => Some(22),
+            "gender" => Some(23),
+            "groupnames" => Some(24),
+            "groups" => Some(25),
+            "job_position" => Some(26),
+            "lastname" => Some(27),
+            "levelid" => Some(28),
+            "messagegroups_in" => Some(29),
+            "messagegroups_out" => Some(30),
+            "note" => Some(31),
+            "parent_contactid" => Some(32),
+            "phones" => Some(33),
+            "preview" => Some(34),
+            "roleName" => Some(35),
+            "roleid" => Some(36),
+            "roletype" => Some(37),
+            "rorder" => Some(38),
+            "status" => Some(39),
+            "statuschanged" => Some(40),
+            "subject" => Some(41),
+            "system_name" => Some(42),
+            "tagnames" => Some(43),
+            "tags" => Some(44),
+            "time_offset" => Some(45),
+            "userid" => Some(46),
+            "userstatus" => Some(47),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.accountuserstatus = la_core::de::field(map)?,
+            1 => self.agentid = la_core::de::field(map)?,
+            2 => self.agentname = la_core::de::field(map)?,
+            3 => self.avatar_url = la_core::de::field(map)?,
+            4 => self.channel_type = la_core::de::field(map)?,
+            5 => self.city = la_core::de::field(map)?,
+            6 => self.code = la_core::de::field(map)?,
+            7 => self.company = la_core::de::field(map)?,
+            8 => self.contact_status = la_core::de::field(map)?,
+            9 => self.contact_type = la_core::de::field(map)?,
+            10 => self.contactid = la_core::de::field(map)?,
+            11 => self.conversationid = la_core::de::field(map)?,
+            12 => self.countrycode = la_core::de::field(map)?,
+            13 => self.datechanged = la_core::de::field(map)?,
+            14 => self.datecreated = la_core::de::field(map)?,
+            15 => self.datedue = la_core::de::field(map)?,
+            16 => self.datereopen = la_core::de::field(map)?,
+            17 => self.dateresolved = la_core::de::field(map)?,
+            18 => self.departmentid = la_core::de::field(map)?,
+            19 => self.departmentname = la_core::de::field(map)?,
+            20 => self.description = la_core::de::field(map)?,
+            21 => self.emails = la_core::de::field(map)?,
+            22 => self.firstname = la_core::de::field(map)?,
+            23 => self.gender = la_core::de::field(map)?,
+            24 => self.groupnames = la_core::de::field(map)?,
+            25 => self.groups = la_core::de::field(map)?,
+            26 => self.job_position = la_core::de::field(map)?,
+            27 => self.lastname = la_core::de::field(map)?,
+            28 => self.levelid = la_core::de::field(map)?,
+            29 => self.messagegroups_in = la_core::de::field(map)?,
+            30 => self.messagegroups_out = la_core::de::field(map)?,
+            31 => self.note = la_core::de::field(map)?,
+            32 => self.parent_contactid = la_core::de::field(map)?,
+            33 => self.phones = la_core::de::field(map)?,
+            34 => self.preview = la_core::de::field(map)?,
+            35 => self.role_name = la_core::de::field(map)?,
+            36 => self.roleid = la_core::de::field(map)?,
+            37 => self.roletype = la_core::de::field(map)?,
+            38 => self.rorder = la_core::de::field(map)?,
+            39 => self.status = la_core::de::field(map)?,
+            40 => self.statuschanged = la_core::de::field(map)?,
+            41 => self.subject = la_core::de::field(map)?,
+            42 => self.system_name = la_core::de::field(map)?,
+            43 => self.tagnames = la_core::de::field(map)?,
+            44 => self.tags = la_core::de::field(map)?,
+            45 => self.time_offset = la_core::de::field(map)?,
+            46 => self.userid = la_core::de::field(map)?,
+            47 => self.userstatus = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketRow {
@@ -983,135 +1038,140 @@ impl TicketRow {
 /// The `TimeReportRow` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TimeReportRow {
     /// `agent`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     /// `agent_ticket`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_ticket: Option<String>,
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `company`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contactid: Option<String>,
     /// `conversationid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversationid: Option<String>,
     /// `customer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
     /// `customer_firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_firstname: Option<String>,
     /// `customer_lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_lastname: Option<String>,
     /// `customer_systemname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_systemname: Option<String>,
     /// `dateinvoiced`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dateinvoiced: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `note`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `parent_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_contactid: Option<String>,
     /// `reportdate`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reportdate: Option<String>,
     /// `reportedtime`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reportedtime: Option<String>,
     /// `reportedtime_hhmmss`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reportedtime_hhmmss: Option<String>,
     /// `spenttime`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spenttime: Option<String>,
     /// `ticket`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
     /// `type`: see [`TimeReportRowType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<TimeReportRowType>,
+}
+impl<'de> serde::Deserialize<'de> for TimeReportRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TimeReportRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TimeReportRow {
+    const NAME: &'static str = "TimeReportRow";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agent" => Some(0),
+            "agent_ticket" => Some(1),
+            "agentid" => Some(2),
+            "company" => Some(3),
+            "contactid" => Some(4),
+            "conversationid" => Some(5),
+            "customer" => Some(6),
+            "customer_firstname" => Some(7),
+            "customer_lastname" => Some(8),
+            "customer_systemname" => Some(9),
+            "dateinvoiced" => Some(10),
+            "id" => Some(11),
+            "note" => Some(12),
+            "parent_contactid" => Some(13),
+            "reportdate" => Some(14),
+            "reportedtime" => Some(15),
+            "reportedtime_hhmmss" => Some(16),
+            "spenttime" => Some(17),
+            "ticket" => Some(18),
+            "type" => Some(19),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent = la_core::de::field(map)?,
+            1 => self.agent_ticket = la_core::de::field(map)?,
+            2 => self.agentid = la_core::de::field(map)?,
+            3 => self.company = la_core::de::field(map)?,
+            4 => self.contactid = la_core::de::field(map)?,
+            5 => self.conversationid = la_core::de::field(map)?,
+            6 => self.customer = la_core::de::field(map)?,
+            7 => self.customer_firstname = la_core::de::field(map)?,
+            8 => self.customer_lastname = la_core::de::field(map)?,
+            9 => self.customer_systemname = la_core::de::field(map)?,
+            10 => self.dateinvoiced = la_core::de::field(map)?,
+            11 => self.id = la_core::de::field(map)?,
+            12 => self.note = la_core::de::field(map)?,
+            13 => self.parent_contactid = la_core::de::field(map)?,
+            14 => self.reportdate = la_core::de::field(map)?,
+            15 => self.reportedtime = la_core::de::field(map)?,
+            16 => self.reportedtime_hhmmss = la_core::de::field(map)?,
+            17 => self.spenttime = la_core::de::field(map)?,
+            18 => self.ticket = la_core::de::field(map)?,
+            19 => self.r#type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TimeReportRow {

@@ -833,45 +833,65 @@ impl la_core::de::Lenient for YesNo {
 /// The `CannedMessage` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct CannedMessage {
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `keywords`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
     /// `messagetext`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messagetext: Option<String>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for CannedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for CannedMessage {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for CannedMessage {
+    const NAME: &'static str = "CannedMessage";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "departmentid" => Some(0),
+            "id" => Some(1),
+            "keywords" => Some(2),
+            "messagetext" => Some(3),
+            "userid" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.departmentid = la_core::de::field(map)?,
+            1 => self.id = la_core::de::field(map)?,
+            2 => self.keywords = la_core::de::field(map)?,
+            3 => self.messagetext = la_core::de::field(map)?,
+            4 => self.userid = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl CannedMessage {
@@ -895,125 +915,130 @@ impl CannedMessage {
 /// The `ChatInformation` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct ChatInformation {
     /// `agentId`.
-    #[serde(
-        rename = "agentId",
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "agentId", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// `avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `chat_order`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_order: Option<String>,
     /// `city`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `countrycode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub countrycode: Option<String>,
     /// `date_created`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `departmentId`.
-    #[serde(
-        rename = "departmentId",
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "departmentId", skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `emails`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// `firstname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub firstname: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `lastname`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lastname: Option<String>,
     /// `preview`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
     /// `rstatus`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rstatus: Option<String>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `status_date_started`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_date_started: Option<String>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `system_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_name: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for ChatInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for ChatInformation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for ChatInformation {
+    const NAME: &'static str = "ChatInformation";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentId" => Some(0),
+            "avatar_url" => Some(1),
+            "chat_order" => Some(2),
+            "city" => Some(3),
+            "countrycode" => Some(4),
+            "date_created" => Some(5),
+            "departmentId" => Some(6),
+            "emails" => Some(7),
+            "firstname" => Some(8),
+            "id" => Some(9),
+            "lastname" => Some(10),
+            "preview" => Some(11),
+            "rstatus" => Some(12),
+            "status" => Some(13),
+            "status_date_started" => Some(14),
+            "subject" => Some(15),
+            "system_name" => Some(16),
+            "tags" => Some(17),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent_id = la_core::de::field(map)?,
+            1 => self.avatar_url = la_core::de::field(map)?,
+            2 => self.chat_order = la_core::de::field(map)?,
+            3 => self.city = la_core::de::field(map)?,
+            4 => self.countrycode = la_core::de::field(map)?,
+            5 => self.date_created = la_core::de::field(map)?,
+            6 => self.department_id = la_core::de::field(map)?,
+            7 => self.emails = la_core::de::field(map)?,
+            8 => self.firstname = la_core::de::field(map)?,
+            9 => self.id = la_core::de::field(map)?,
+            10 => self.lastname = la_core::de::field(map)?,
+            11 => self.preview = la_core::de::field(map)?,
+            12 => self.rstatus = la_core::de::field(map)?,
+            13 => self.status = la_core::de::field(map)?,
+            14 => self.status_date_started = la_core::de::field(map)?,
+            15 => self.subject = la_core::de::field(map)?,
+            16 => self.system_name = la_core::de::field(map)?,
+            17 => self.tags = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl ChatInformation {
@@ -1025,27 +1050,50 @@ impl ChatInformation {
 /// The `DayInterval` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct DayInterval {
     /// `end`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
     /// `start`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for DayInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for DayInterval {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for DayInterval {
+    const NAME: &'static str = "DayInterval";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "end" => Some(0),
+            "start" => Some(1),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.end = la_core::de::field(map)?,
+            1 => self.start = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl DayInterval {
@@ -1057,75 +1105,90 @@ impl DayInterval {
 /// The `Filter` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Filter {
     /// `conditions`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<FilterCondition>>,
     /// `department_ids`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_ids: Option<Vec<String>>,
     /// `description`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `filter_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<String>,
     /// `filter_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<String>,
     /// `is_public`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `rtype`: see [`FilterRtype`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rtype: Option<FilterRtype>,
     /// `user_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `user_ids`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Filter {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Filter {
+    const NAME: &'static str = "Filter";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "conditions" => Some(0),
+            "department_ids" => Some(1),
+            "description" => Some(2),
+            "filter_id" => Some(3),
+            "filter_type" => Some(4),
+            "is_public" => Some(5),
+            "name" => Some(6),
+            "rtype" => Some(7),
+            "user_id" => Some(8),
+            "user_ids" => Some(9),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.conditions = la_core::de::field(map)?,
+            1 => self.department_ids = la_core::de::field(map)?,
+            2 => self.description = la_core::de::field(map)?,
+            3 => self.filter_id = la_core::de::field(map)?,
+            4 => self.filter_type = la_core::de::field(map)?,
+            5 => self.is_public = la_core::de::field(map)?,
+            6 => self.name = la_core::de::field(map)?,
+            7 => self.rtype = la_core::de::field(map)?,
+            8 => self.user_id = la_core::de::field(map)?,
+            9 => self.user_ids = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Filter {
@@ -1137,45 +1200,65 @@ impl Filter {
 /// The `FilterCondition` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct FilterCondition {
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `field_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
     /// `operator`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
     /// `section_code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section_code: Option<String>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for FilterCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for FilterCondition {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for FilterCondition {
+    const NAME: &'static str = "FilterCondition";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "code" => Some(0),
+            "field_id" => Some(1),
+            "operator" => Some(2),
+            "section_code" => Some(3),
+            "value" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.code = la_core::de::field(map)?,
+            1 => self.field_id = la_core::de::field(map)?,
+            2 => self.operator = la_core::de::field(map)?,
+            3 => self.section_code = la_core::de::field(map)?,
+            4 => self.value = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl FilterCondition {
@@ -1187,57 +1270,75 @@ impl FilterCondition {
 /// The `Message` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Message {
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datecreated: Option<String>,
     /// `format`: see [`MessageFormat`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<MessageFormat>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `message`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `type`: see [`MessageType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<MessageType>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// `visibility`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Message {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Message {
+    const NAME: &'static str = "Message";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "datecreated" => Some(0),
+            "format" => Some(1),
+            "id" => Some(2),
+            "message" => Some(3),
+            "type" => Some(4),
+            "userid" => Some(5),
+            "visibility" => Some(6),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.datecreated = la_core::de::field(map)?,
+            1 => self.format = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.message = la_core::de::field(map)?,
+            4 => self.r#type = la_core::de::field(map)?,
+            5 => self.userid = la_core::de::field(map)?,
+            6 => self.visibility = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Message {
@@ -1249,87 +1350,100 @@ impl Message {
 /// The `MessageGroup` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct MessageGroup {
     /// `datecreated`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datecreated: Option<String>,
     /// `datefinished`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datefinished: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `mail_msg_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_msg_id: Option<String>,
     /// `messages`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<Message>>,
     /// `parent_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// `pop3_msg_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pop3_msg_id: Option<String>,
     /// `sort_order`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<i64>,
     /// `status`: see [`MessageGroupStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageGroupStatus>,
     /// `type`: see [`MessageGroupType`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<MessageGroupType>,
     /// `user_full_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_full_name: Option<String>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for MessageGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for MessageGroup {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for MessageGroup {
+    const NAME: &'static str = "MessageGroup";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "datecreated" => Some(0),
+            "datefinished" => Some(1),
+            "id" => Some(2),
+            "mail_msg_id" => Some(3),
+            "messages" => Some(4),
+            "parent_id" => Some(5),
+            "pop3_msg_id" => Some(6),
+            "sort_order" => Some(7),
+            "status" => Some(8),
+            "type" => Some(9),
+            "user_full_name" => Some(10),
+            "userid" => Some(11),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.datecreated = la_core::de::field(map)?,
+            1 => self.datefinished = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.mail_msg_id = la_core::de::field(map)?,
+            4 => self.messages = la_core::de::field(map)?,
+            5 => self.parent_id = la_core::de::field(map)?,
+            6 => self.pop3_msg_id = la_core::de::field(map)?,
+            7 => self.sort_order = la_core::de::field(map)?,
+            8 => self.status = la_core::de::field(map)?,
+            9 => self.r#type = la_core::de::field(map)?,
+            10 => self.user_full_name = la_core::de::field(map)?,
+            11 => self.userid = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl MessageGroup {
@@ -1341,57 +1455,75 @@ impl MessageGroup {
 /// The `PredefinedAnswer` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct PredefinedAnswer {
     /// `body`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `format`: see [`PredefinedAnswerFormat`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<PredefinedAnswerFormat>,
     /// `id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for PredefinedAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for PredefinedAnswer {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for PredefinedAnswer {
+    const NAME: &'static str = "PredefinedAnswer";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "body" => Some(0),
+            "departmentid" => Some(1),
+            "format" => Some(2),
+            "id" => Some(3),
+            "name" => Some(4),
+            "subject" => Some(5),
+            "userid" => Some(6),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.body = la_core::de::field(map)?,
+            1 => self.departmentid = la_core::de::field(map)?,
+            2 => self.format = la_core::de::field(map)?,
+            3 => self.id = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.subject = la_core::de::field(map)?,
+            6 => self.userid = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl PredefinedAnswer {
@@ -1415,39 +1547,60 @@ impl PredefinedAnswer {
 /// The `Sla` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Sla {
     /// `business_hours`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_hours: Option<SlaBusinessHours>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `values`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<SlaValues>,
+}
+impl<'de> serde::Deserialize<'de> for Sla {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Sla {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Sla {
+    const NAME: &'static str = "Sla";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "business_hours" => Some(0),
+            "id" => Some(1),
+            "name" => Some(2),
+            "values" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.business_hours = la_core::de::field(map)?,
+            1 => self.id = la_core::de::field(map)?,
+            2 => self.name = la_core::de::field(map)?,
+            3 => self.values = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Sla {
@@ -1459,69 +1612,85 @@ impl Sla {
 /// The `SlaBusinessHours` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlaBusinessHours {
     /// `exclude_holidays`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_holidays: Option<Vec<String>>,
     /// `friday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub friday: Option<DayInterval>,
     /// `monday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monday: Option<DayInterval>,
     /// `saturday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub saturday: Option<DayInterval>,
     /// `sunday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sunday: Option<DayInterval>,
     /// `thursday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thursday: Option<DayInterval>,
     /// `timezone`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// `tuesday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tuesday: Option<DayInterval>,
     /// `wednesday`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wednesday: Option<DayInterval>,
+}
+impl<'de> serde::Deserialize<'de> for SlaBusinessHours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlaBusinessHours {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlaBusinessHours {
+    const NAME: &'static str = "SlaBusinessHours";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "exclude_holidays" => Some(0),
+            "friday" => Some(1),
+            "monday" => Some(2),
+            "saturday" => Some(3),
+            "sunday" => Some(4),
+            "thursday" => Some(5),
+            "timezone" => Some(6),
+            "tuesday" => Some(7),
+            "wednesday" => Some(8),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.exclude_holidays = la_core::de::field(map)?,
+            1 => self.friday = la_core::de::field(map)?,
+            2 => self.monday = la_core::de::field(map)?,
+            3 => self.saturday = la_core::de::field(map)?,
+            4 => self.sunday = la_core::de::field(map)?,
+            5 => self.thursday = la_core::de::field(map)?,
+            6 => self.timezone = la_core::de::field(map)?,
+            7 => self.tuesday = la_core::de::field(map)?,
+            8 => self.wednesday = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlaBusinessHours {
@@ -1533,63 +1702,80 @@ impl SlaBusinessHours {
 /// The `SlaHistory` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlaHistory {
     /// `date_closed`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_closed: Option<String>,
     /// `date_created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `date_due`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_due: Option<String>,
     /// `elapsed_time`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_time: Option<i64>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `sla_level_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_level_id: Option<String>,
     /// `sla_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_type: Option<String>,
     /// `total_time`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_time: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for SlaHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlaHistory {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlaHistory {
+    const NAME: &'static str = "SlaHistory";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "date_closed" => Some(0),
+            "date_created" => Some(1),
+            "date_due" => Some(2),
+            "elapsed_time" => Some(3),
+            "id" => Some(4),
+            "sla_level_id" => Some(5),
+            "sla_type" => Some(6),
+            "total_time" => Some(7),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.date_closed = la_core::de::field(map)?,
+            1 => self.date_created = la_core::de::field(map)?,
+            2 => self.date_due = la_core::de::field(map)?,
+            3 => self.elapsed_time = la_core::de::field(map)?,
+            4 => self.id = la_core::de::field(map)?,
+            5 => self.sla_level_id = la_core::de::field(map)?,
+            6 => self.sla_type = la_core::de::field(map)?,
+            7 => self.total_time = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlaHistory {
@@ -1601,51 +1787,70 @@ impl SlaHistory {
 /// The `SlaValues` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct SlaValues {
     /// `call_answer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_answer: Option<i64>,
     /// `chat_answer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_answer: Option<i64>,
     /// `first_answer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_answer: Option<i64>,
     /// `first_assign`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_assign: Option<i64>,
     /// `first_resolve`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_resolve: Option<i64>,
     /// `next_answer`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_answer: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for SlaValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for SlaValues {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for SlaValues {
+    const NAME: &'static str = "SlaValues";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "call_answer" => Some(0),
+            "chat_answer" => Some(1),
+            "first_answer" => Some(2),
+            "first_assign" => Some(3),
+            "first_resolve" => Some(4),
+            "next_answer" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.call_answer = la_core::de::field(map)?,
+            1 => self.chat_answer = la_core::de::field(map)?,
+            2 => self.first_answer = la_core::de::field(map)?,
+            3 => self.first_assign = la_core::de::field(map)?,
+            4 => self.first_resolve = la_core::de::field(map)?,
+            5 => self.next_answer = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl SlaValues {
@@ -1657,39 +1862,60 @@ impl SlaValues {
 /// The `StoredFile` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct StoredFile {
     /// `id` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `size`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<f64>,
     /// `type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for StoredFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for StoredFile {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for StoredFile {
+    const NAME: &'static str = "StoredFile";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "id" => Some(0),
+            "name" => Some(1),
+            "size" => Some(2),
+            "type" => Some(3),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.id = la_core::de::field(map)?,
+            1 => self.name = la_core::de::field(map)?,
+            2 => self.size = la_core::de::field(map)?,
+            3 => self.r#type = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl StoredFile {
@@ -1713,45 +1939,65 @@ impl StoredFile {
 /// The `Tag` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Tag {
     /// `background_color`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background_color: Option<String>,
     /// `color`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `is_public`: see [`TagVisibility`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_public: Option<TagVisibility>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Tag {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Tag {
+    const NAME: &'static str = "Tag";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "background_color" => Some(0),
+            "color" => Some(1),
+            "id" => Some(2),
+            "is_public" => Some(3),
+            "name" => Some(4),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.background_color = la_core::de::field(map)?,
+            1 => self.color = la_core::de::field(map)?,
+            2 => self.id = la_core::de::field(map)?,
+            3 => self.is_public = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Tag {
@@ -1763,135 +2009,140 @@ impl Tag {
 /// The `Ticket` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Ticket {
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `channel_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `custom_fields`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_changed`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_changed: Option<String>,
     /// `date_created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `date_deleted`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_deleted: Option<String>,
     /// `date_due`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_due: Option<String>,
     /// `date_resolved`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_resolved: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `last_activity`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<String>,
     /// `last_activity_public`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_public: Option<String>,
     /// `owner_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_contactid: Option<String>,
     /// `owner_email`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_email: Option<String>,
     /// `owner_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `public_access_urlcode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_access_urlcode: Option<String>,
     /// `status`: see [`TicketStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TicketStatus>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for Ticket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Ticket {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Ticket {
+    const NAME: &'static str = "Ticket";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentid" => Some(0),
+            "channel_type" => Some(1),
+            "code" => Some(2),
+            "custom_fields" => Some(3),
+            "date_changed" => Some(4),
+            "date_created" => Some(5),
+            "date_deleted" => Some(6),
+            "date_due" => Some(7),
+            "date_resolved" => Some(8),
+            "departmentid" => Some(9),
+            "id" => Some(10),
+            "last_activity" => Some(11),
+            "last_activity_public" => Some(12),
+            "owner_contactid" => Some(13),
+            "owner_email" => Some(14),
+            "owner_name" => Some(15),
+            "public_access_urlcode" => Some(16),
+            "status" => Some(17),
+            "subject" => Some(18),
+            "tags" => Some(19),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agentid = la_core::de::field(map)?,
+            1 => self.channel_type = la_core::de::field(map)?,
+            2 => self.code = la_core::de::field(map)?,
+            3 => self.custom_fields = la_core::de::field(map)?,
+            4 => self.date_changed = la_core::de::field(map)?,
+            5 => self.date_created = la_core::de::field(map)?,
+            6 => self.date_deleted = la_core::de::field(map)?,
+            7 => self.date_due = la_core::de::field(map)?,
+            8 => self.date_resolved = la_core::de::field(map)?,
+            9 => self.departmentid = la_core::de::field(map)?,
+            10 => self.id = la_core::de::field(map)?,
+            11 => self.last_activity = la_core::de::field(map)?,
+            12 => self.last_activity_public = la_core::de::field(map)?,
+            13 => self.owner_contactid = la_core::de::field(map)?,
+            14 => self.owner_email = la_core::de::field(map)?,
+            15 => self.owner_name = la_core::de::field(map)?,
+            16 => self.public_access_urlcode = la_core::de::field(map)?,
+            17 => self.status = la_core::de::field(map)?,
+            18 => self.subject = la_core::de::field(map)?,
+            19 => self.tags = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Ticket {
@@ -1903,33 +2154,55 @@ impl Ticket {
 /// The `TicketAttribute` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketAttribute {
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketAttribute {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketAttribute {
+    const NAME: &'static str = "TicketAttribute";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "id" => Some(0),
+            "name" => Some(1),
+            "value" => Some(2),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.id = la_core::de::field(map)?,
+            1 => self.name = la_core::de::field(map)?,
+            2 => self.value = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketAttribute {
@@ -1953,69 +2226,85 @@ impl TicketAttribute {
 /// The `TicketHistory` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketHistory {
     /// `agent_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// `conversation_code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_code: Option<String>,
     /// `conversation_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `date_from`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
     /// `date_to`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
     /// `department_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `elapsed_time`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_time: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketHistory {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketHistory {
+    const NAME: &'static str = "TicketHistory";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agent_id" => Some(0),
+            "conversation_code" => Some(1),
+            "conversation_id" => Some(2),
+            "date_from" => Some(3),
+            "date_to" => Some(4),
+            "department_id" => Some(5),
+            "elapsed_time" => Some(6),
+            "id" => Some(7),
+            "status" => Some(8),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent_id = la_core::de::field(map)?,
+            1 => self.conversation_code = la_core::de::field(map)?,
+            2 => self.conversation_id = la_core::de::field(map)?,
+            3 => self.date_from = la_core::de::field(map)?,
+            4 => self.date_to = la_core::de::field(map)?,
+            5 => self.department_id = la_core::de::field(map)?,
+            6 => self.elapsed_time = la_core::de::field(map)?,
+            7 => self.id = la_core::de::field(map)?,
+            8 => self.status = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketHistory {
@@ -2027,93 +2316,105 @@ impl TicketHistory {
 /// The `TicketInformation` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketInformation {
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `channel_type`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `custom_fields`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `date_created`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_created: Option<String>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `owner_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_contactid: Option<String>,
     /// `ownerid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ownerid: Option<String>,
     /// `public_access_urlcode`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_access_urlcode: Option<String>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketInformation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketInformation {
+    const NAME: &'static str = "TicketInformation";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentid" => Some(0),
+            "channel_type" => Some(1),
+            "code" => Some(2),
+            "custom_fields" => Some(3),
+            "date_created" => Some(4),
+            "departmentid" => Some(5),
+            "id" => Some(6),
+            "owner_contactid" => Some(7),
+            "ownerid" => Some(8),
+            "public_access_urlcode" => Some(9),
+            "status" => Some(10),
+            "subject" => Some(11),
+            "tags" => Some(12),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agentid = la_core::de::field(map)?,
+            1 => self.channel_type = la_core::de::field(map)?,
+            2 => self.code = la_core::de::field(map)?,
+            3 => self.custom_fields = la_core::de::field(map)?,
+            4 => self.date_created = la_core::de::field(map)?,
+            5 => self.departmentid = la_core::de::field(map)?,
+            6 => self.id = la_core::de::field(map)?,
+            7 => self.owner_contactid = la_core::de::field(map)?,
+            8 => self.ownerid = la_core::de::field(map)?,
+            9 => self.public_access_urlcode = la_core::de::field(map)?,
+            10 => self.status = la_core::de::field(map)?,
+            11 => self.subject = la_core::de::field(map)?,
+            12 => self.tags = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketInformation {
@@ -2125,111 +2426,120 @@ impl TicketInformation {
 /// The `TicketListItem` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketListItem {
     /// `attachments`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<String>,
     /// `blind_carbon_copy`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blind_carbon_copy: Option<String>,
     /// `carbon_copy`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub carbon_copy: Option<String>,
     /// `custom_fields`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `departmentid` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `do_not_send_mail`: see [`YesNo`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub do_not_send_mail: Option<YesNo>,
     /// `is_html_message`: see [`YesNo`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_html_message: Option<YesNo>,
     /// `mail_message_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_message_id: Option<String>,
     /// `message` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `recipient` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
     /// `recipient_name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient_name: Option<String>,
     /// `status`: see [`TicketStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TicketStatus>,
     /// `subject` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// `use_template`: see [`YesNo`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_template: Option<YesNo>,
     /// `useridentifier` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub useridentifier: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketListItem {
+    const NAME: &'static str = "TicketListItem";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "attachments" => Some(0),
+            "blind_carbon_copy" => Some(1),
+            "carbon_copy" => Some(2),
+            "custom_fields" => Some(3),
+            "departmentid" => Some(4),
+            "do_not_send_mail" => Some(5),
+            "is_html_message" => Some(6),
+            "mail_message_id" => Some(7),
+            "message" => Some(8),
+            "recipient" => Some(9),
+            "recipient_name" => Some(10),
+            "status" => Some(11),
+            "subject" => Some(12),
+            "tags" => Some(13),
+            "use_template" => Some(14),
+            "useridentifier" => Some(15),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.attachments = la_core::de::field(map)?,
+            1 => self.blind_carbon_copy = la_core::de::field(map)?,
+            2 => self.carbon_copy = la_core::de::field(map)?,
+            3 => self.custom_fields = la_core::de::field(map)?,
+            4 => self.departmentid = la_core::de::field(map)?,
+            5 => self.do_not_send_mail = la_core::de::field(map)?,
+            6 => self.is_html_message = la_core::de::field(map)?,
+            7 => self.mail_message_id = la_core::de::field(map)?,
+            8 => self.message = la_core::de::field(map)?,
+            9 => self.recipient = la_core::de::field(map)?,
+            10 => self.recipient_name = la_core::de::field(map)?,
+            11 => self.status = la_core::de::field(map)?,
+            12 => self.subject = la_core::de::field(map)?,
+            13 => self.tags = la_core::de::field(map)?,
+            14 => self.use_template = la_core::de::field(map)?,
+            15 => self.useridentifier = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketListItem {
@@ -2283,27 +2593,50 @@ impl TicketListItem {
 /// The `TicketPostpone` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketPostpone {
     /// `date_time` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_time: Option<String>,
     /// `userid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketPostpone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketPostpone {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketPostpone {
+    const NAME: &'static str = "TicketPostpone";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "date_time" => Some(0),
+            "userid" => Some(1),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.date_time = la_core::de::field(map)?,
+            1 => self.userid = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketPostpone {
@@ -2327,51 +2660,70 @@ impl TicketPostpone {
 /// The `TicketSla` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketSla {
     /// `conversationid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversationid: Option<String>,
     /// `first_answer`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_answer: Option<String>,
     /// `first_assign`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_assign: Option<String>,
     /// `first_resolve`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_resolve: Option<String>,
     /// `next_answer`: a date and time, as LiveAgent writes it (`YYYY-MM-DD HH:MM:SS`).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_answer: Option<String>,
     /// `sla_level_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sla_level_id: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for TicketSla {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketSla {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketSla {
+    const NAME: &'static str = "TicketSla";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "conversationid" => Some(0),
+            "first_answer" => Some(1),
+            "first_assign" => Some(2),
+            "first_resolve" => Some(3),
+            "next_answer" => Some(4),
+            "sla_level_id" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.conversationid = la_core::de::field(map)?,
+            1 => self.first_answer = la_core::de::field(map)?,
+            2 => self.first_assign = la_core::de::field(map)?,
+            3 => self.first_resolve = la_core::de::field(map)?,
+            4 => self.next_answer = la_core::de::field(map)?,
+            5 => self.sla_level_id = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketSla {
@@ -2383,57 +2735,75 @@ impl TicketSla {
 /// The `TicketUpdatable` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct TicketUpdatable {
     /// `agentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<String>,
     /// `custom_fields`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<Vec<CustomFields>>,
     /// `departmentid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<String>,
     /// `owner_contactid`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_contactid: Option<String>,
     /// `status`: see [`TicketStatus`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TicketStatus>,
     /// `subject`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// `tags`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+impl<'de> serde::Deserialize<'de> for TicketUpdatable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for TicketUpdatable {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for TicketUpdatable {
+    const NAME: &'static str = "TicketUpdatable";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agentid" => Some(0),
+            "custom_fields" => Some(1),
+            "departmentid" => Some(2),
+            "owner_contactid" => Some(3),
+            "status" => Some(4),
+            "subject" => Some(5),
+            "tags" => Some(6),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agentid = la_core::de::field(map)?,
+            1 => self.custom_fields = la_core::de::field(map)?,
+            2 => self.departmentid = la_core::de::field(map)?,
+            3 => self.owner_contactid = la_core::de::field(map)?,
+            4 => self.status = la_core::de::field(map)?,
+            5 => self.subject = la_core::de::field(map)?,
+            6 => self.tags = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl TicketUpdatable {

@@ -131,63 +131,80 @@ impl la_core::de::Lenient for AgentRole {
 /// The `Agent` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Agent {
     /// `avatar_url`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `email` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `gender`: see [`AgentGender`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<AgentGender>,
     /// `id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name` (required in requests).
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `online_status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_status: Option<String>,
     /// `role`: see [`AgentRole`].
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<AgentRole>,
     /// `status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Agent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Agent {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Agent {
+    const NAME: &'static str = "Agent";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "avatar_url" => Some(0),
+            "email" => Some(1),
+            "gender" => Some(2),
+            "id" => Some(3),
+            "name" => Some(4),
+            "online_status" => Some(5),
+            "role" => Some(6),
+            "status" => Some(7),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.avatar_url = la_core::de::field(map)?,
+            1 => self.email = la_core::de::field(map)?,
+            2 => self.gender = la_core::de::field(map)?,
+            3 => self.id = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.online_status = la_core::de::field(map)?,
+            6 => self.role = la_core::de::field(map)?,
+            7 => self.status = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Agent {
@@ -217,21 +234,45 @@ impl Agent {
 /// The `Count` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Count {
     /// `count`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<f64>,
+}
+impl<'de> serde::Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Count {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Count {
+    const NAME: &'static str = "Count";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "count" => Some(0),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.count = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Count {
@@ -243,27 +284,50 @@ impl Count {
 /// The `CustomFields` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct CustomFields {
     /// `code`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `value`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for CustomFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for CustomFields {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for CustomFields {
+    const NAME: &'static str = "CustomFields";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "code" => Some(0),
+            "value" => Some(1),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.code = la_core::de::field(map)?,
+            1 => self.value = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl CustomFields {
@@ -275,51 +339,70 @@ impl CustomFields {
 /// The `Department` schema of the LiveAgent API.
 ///
 /// Every field is optional when decoding (the spec does not state which fields the server always sends), unknown fields are ignored, and fields of a surprising kind decode as `None` instead of failing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(crate = "la_core::__private::serde", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(crate = "la_core::__private::serde")]
 pub struct Department {
     /// `agent_count`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_count: Option<f64>,
     /// `agent_ids`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient_vec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_ids: Option<Vec<String>>,
     /// `department_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
     /// `mailaccount_id`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mailaccount_id: Option<String>,
     /// `name`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `online_status`.
-    #[serde(
-        deserialize_with = "la_core::de::lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_status: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Department {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        la_core::de::deserialize_model(deserializer)
+    }
 }
 impl la_core::de::Lenient for Department {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_struct(deserializer)
+        la_core::de::lenient_model(deserializer)
+    }
+}
+impl la_core::de::Model for Department {
+    const NAME: &'static str = "Department";
+    fn field_index(key: &str) -> Option<usize> {
+        match key {
+            "agent_count" => Some(0),
+            "agent_ids" => Some(1),
+            "department_id" => Some(2),
+            "mailaccount_id" => Some(3),
+            "name" => Some(4),
+            "online_status" => Some(5),
+            _ => None,
+        }
+    }
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 => self.agent_count = la_core::de::field(map)?,
+            1 => self.agent_ids = la_core::de::field(map)?,
+            2 => self.department_id = la_core::de::field(map)?,
+            3 => self.mailaccount_id = la_core::de::field(map)?,
+            4 => self.name = la_core::de::field(map)?,
+            5 => self.online_status = la_core::de::field(map)?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 impl Department {
