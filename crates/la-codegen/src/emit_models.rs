@@ -212,7 +212,7 @@ fn emit_schema(schema: &Schema) -> TokenStream {
 
         impl la_core::de::Lenient for #name {
             fn lenient<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-                la_core::de::lenient_model(deserializer)
+                la_core::de::lenient_struct(deserializer)
             }
         }
 

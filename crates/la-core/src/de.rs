@@ -355,9 +355,9 @@ where
     deserializer.deserialize_any(StructVisitor(PhantomData))
 }
 
-/// A model decoded field by field from a JSON object. The generated models implement it and
-/// take their `Deserialize` from [`deserialize_model`] and their [`Lenient`] from
-/// [`lenient_model`].
+/// A model decoded field by field from a JSON object. The generated models implement it, take
+/// their `Deserialize` from [`deserialize_model`], and their [`Lenient`] from [`lenient_struct`]
+/// (which hands an object to `deserialize_model` and turns anything else into `None`).
 ///
 /// Decoding starts from `Default` (every field `None`), reads each key the model knows with
 /// [`Model::read_field`] (which uses [`field`], so a value of the wrong kind is `None`) and skips
@@ -412,35 +412,6 @@ where
     }
 
     deserializer.deserialize_map(ModelVisitor(PhantomData))
-}
-
-/// [`Lenient::lenient`] for a [`Model`]: an object decodes as `T`, anything else is `None`.
-pub fn lenient_model<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Model,
-{
-    struct LenientModelVisitor<T>(PhantomData<T>);
-
-    impl<'de, T: Model> Visitor<'de> for LenientModelVisitor<T> {
-        type Value = Option<T>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            read_model(map).map(Some)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            skip_seq(seq).map(|()| None)
-        }
-
-        none_for_null_and_scalars!('de);
-    }
-
-    deserializer.deserialize_any(LenientModelVisitor(PhantomData))
 }
 
 /// The field loop every model shares. A key that appears twice keeps its last value.
@@ -575,7 +546,7 @@ mod tests {
 
     impl Lenient for Record {
         fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-            lenient_model(d)
+            lenient_struct(d)
         }
     }
 

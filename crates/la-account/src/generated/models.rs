@@ -470,7 +470,7 @@ impl la_core::de::Lenient for ApiInfo {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ApiInfo {
@@ -546,7 +546,7 @@ impl la_core::de::Lenient for ApiKey {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ApiKey {
@@ -633,7 +633,7 @@ impl la_core::de::Lenient for ApiKeyLogin {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ApiKeyLogin {
@@ -742,7 +742,7 @@ impl la_core::de::Lenient for ApiKeyWithPrivileges {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ApiKeyWithPrivileges {
@@ -813,7 +813,7 @@ impl la_core::de::Lenient for ApiPrivilege {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ApiPrivilege {
@@ -889,7 +889,7 @@ impl la_core::de::Lenient for Ban {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Ban {
@@ -988,7 +988,7 @@ impl la_core::de::Lenient for BanListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for BanListItem {
@@ -1066,7 +1066,7 @@ impl la_core::de::Lenient for Batch {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Batch {
@@ -1126,7 +1126,7 @@ impl la_core::de::Lenient for Country {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Country {
@@ -1201,7 +1201,7 @@ impl la_core::de::Lenient for CustomButton {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CustomButton {
@@ -1293,7 +1293,7 @@ impl la_core::de::Lenient for ElasticMessage {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ElasticMessage {
@@ -1346,7 +1346,7 @@ impl la_core::de::Lenient for HostingInfo {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for HostingInfo {
@@ -1404,7 +1404,7 @@ impl la_core::de::Lenient for IndexStatus {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IndexStatus {
@@ -1461,7 +1461,7 @@ impl la_core::de::Lenient for IndexStatusData {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IndexStatusData {
@@ -1522,7 +1522,7 @@ impl la_core::de::Lenient for ReindexData {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ReindexData {
@@ -1578,7 +1578,7 @@ impl la_core::de::Lenient for SSOKey {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SSOKey {
@@ -1631,7 +1631,7 @@ impl la_core::de::Lenient for Setting {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Setting {
@@ -1692,7 +1692,7 @@ impl la_core::de::Lenient for Token {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Token {

@@ -870,7 +870,7 @@ impl la_core::de::Lenient for AvailablePrefix {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for AvailablePrefix {
@@ -965,7 +965,7 @@ impl la_core::de::Lenient for Call {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Call {
@@ -1069,7 +1069,7 @@ impl la_core::de::Lenient for CallAgent {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CallAgent {
@@ -1168,7 +1168,7 @@ impl la_core::de::Lenient for CallListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CallListItem {
@@ -1246,7 +1246,7 @@ impl la_core::de::Lenient for CallMessage {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CallMessage {
@@ -1324,7 +1324,7 @@ impl la_core::de::Lenient for CallStatus {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CallStatus {
@@ -1396,7 +1396,7 @@ impl la_core::de::Lenient for CallTransferResult {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CallTransferResult {
@@ -1483,7 +1483,7 @@ impl la_core::de::Lenient for Device {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Device {
@@ -1562,7 +1562,7 @@ impl la_core::de::Lenient for DeviceDepartment {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DeviceDepartment {
@@ -1622,7 +1622,7 @@ impl la_core::de::Lenient for DeviceDepartmentList {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DeviceDepartmentList {
@@ -1690,7 +1690,7 @@ impl la_core::de::Lenient for DeviceDepartmentPlan {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DeviceDepartmentPlan {
@@ -1752,7 +1752,7 @@ impl la_core::de::Lenient for DeviceDepartmentPlanList {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DeviceDepartmentPlanList {
@@ -1814,7 +1814,7 @@ impl la_core::de::Lenient for Extension {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Extension {
@@ -1887,7 +1887,7 @@ impl la_core::de::Lenient for Ivr {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Ivr {
@@ -1965,7 +1965,7 @@ impl la_core::de::Lenient for IvrChoice {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IvrChoice {
@@ -2051,7 +2051,7 @@ impl la_core::de::Lenient for IvrFetch {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IvrFetch {
@@ -2124,7 +2124,7 @@ impl la_core::de::Lenient for IvrFetchParam {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IvrFetchParam {
@@ -2199,7 +2199,7 @@ impl la_core::de::Lenient for IvrStep {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for IvrStep {
@@ -2298,7 +2298,7 @@ impl la_core::de::Lenient for PhoneDevice {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for PhoneDevice {
@@ -2439,7 +2439,7 @@ impl la_core::de::Lenient for PhoneNumber {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for PhoneNumber {

@@ -102,7 +102,7 @@ impl la_core::de::Lenient for MailAccount {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for MailAccount {
@@ -181,7 +181,7 @@ impl la_core::de::Lenient for SlackConversation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlackConversation {
@@ -250,7 +250,7 @@ impl la_core::de::Lenient for SlackTemplate {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlackTemplate {
@@ -321,7 +321,7 @@ impl la_core::de::Lenient for SlackUser {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlackUser {
@@ -399,7 +399,7 @@ impl la_core::de::Lenient for ViberAccount {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ViberAccount {
@@ -482,7 +482,7 @@ impl la_core::de::Lenient for ViberAccountListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ViberAccountListItem {

@@ -174,7 +174,7 @@ impl la_core::de::Lenient for AgentRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for AgentRow {
@@ -295,7 +295,7 @@ impl la_core::de::Lenient for ChatRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ChatRow {
@@ -385,7 +385,7 @@ impl la_core::de::Lenient for DepartmentRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DepartmentRow {
@@ -466,7 +466,7 @@ impl la_core::de::Lenient for EventLogRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for EventLogRow {
@@ -600,7 +600,7 @@ impl la_core::de::Lenient for SlaLogRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlaLogRow {
@@ -709,7 +709,7 @@ impl la_core::de::Lenient for TagRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TagRow {
@@ -910,7 +910,7 @@ impl la_core::de::Lenient for TicketRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketRow {
@@ -1111,7 +1111,7 @@ impl la_core::de::Lenient for TimeReportRow {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TimeReportRow {

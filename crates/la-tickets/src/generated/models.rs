@@ -861,7 +861,7 @@ impl la_core::de::Lenient for CannedMessage {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for CannedMessage {
@@ -982,7 +982,7 @@ impl la_core::de::Lenient for ChatInformation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for ChatInformation {
@@ -1069,7 +1069,7 @@ impl la_core::de::Lenient for DayInterval {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for DayInterval {
@@ -1148,7 +1148,7 @@ impl la_core::de::Lenient for Filter {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Filter {
@@ -1228,7 +1228,7 @@ impl la_core::de::Lenient for FilterCondition {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for FilterCondition {
@@ -1304,7 +1304,7 @@ impl la_core::de::Lenient for Message {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Message {
@@ -1399,7 +1399,7 @@ impl la_core::de::Lenient for MessageGroup {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for MessageGroup {
@@ -1489,7 +1489,7 @@ impl la_core::de::Lenient for PredefinedAnswer {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for PredefinedAnswer {
@@ -1572,7 +1572,7 @@ impl la_core::de::Lenient for Sla {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Sla {
@@ -1652,7 +1652,7 @@ impl la_core::de::Lenient for SlaBusinessHours {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlaBusinessHours {
@@ -1739,7 +1739,7 @@ impl la_core::de::Lenient for SlaHistory {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlaHistory {
@@ -1818,7 +1818,7 @@ impl la_core::de::Lenient for SlaValues {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for SlaValues {
@@ -1887,7 +1887,7 @@ impl la_core::de::Lenient for StoredFile {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for StoredFile {
@@ -1967,7 +1967,7 @@ impl la_core::de::Lenient for Tag {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Tag {
@@ -2082,7 +2082,7 @@ impl la_core::de::Lenient for Ticket {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for Ticket {
@@ -2176,7 +2176,7 @@ impl la_core::de::Lenient for TicketAttribute {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketAttribute {
@@ -2266,7 +2266,7 @@ impl la_core::de::Lenient for TicketHistory {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketHistory {
@@ -2368,7 +2368,7 @@ impl la_core::de::Lenient for TicketInformation {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketInformation {
@@ -2487,7 +2487,7 @@ impl la_core::de::Lenient for TicketListItem {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketListItem {
@@ -2612,7 +2612,7 @@ impl la_core::de::Lenient for TicketPostpone {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketPostpone {
@@ -2691,7 +2691,7 @@ impl la_core::de::Lenient for TicketSla {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketSla {
@@ -2769,7 +2769,7 @@ impl la_core::de::Lenient for TicketUpdatable {
     fn lenient<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Self>, D::Error> {
-        la_core::de::lenient_model(deserializer)
+        la_core::de::lenient_struct(deserializer)
     }
 }
 impl la_core::de::Model for TicketUpdatable {
