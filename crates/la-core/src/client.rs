@@ -627,10 +627,14 @@ impl ClientBuilder {
             .layer(AuthLayer::new(key.clone(), base.origin().clone()))
             .layer(TimeoutLayer::attempt(self.attempt_timeout))
             .service(transport);
+        // The default stack already speaks `Body` and `Error`: boxed as it is, without the
+        // conversions `boxed` wraps around other services (each would copy the future again).
         let service = self
             .outer
             .into_iter()
-            .fold(boxed(stack), |service, layer| layer(service));
+            .fold(BoxCloneSyncService::new(stack), |service, layer| {
+                layer(service)
+            });
 
         Ok(Client {
             inner: Arc::new(Inner { base, key, service }),
