@@ -115,6 +115,35 @@ async fn eight_clients_with_one_key_share_the_limit() {
     }
 }
 
+/// Connections Redis has accepted since it started (`INFO stats`).
+fn connections_received(server: &RedisServer) -> u64 {
+    let info = server.command("INFO stats");
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("`INFO stats` gives total_connections_received")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_limiter_uses_one_connection_for_its_check_and_its_decisions() {
+    let Some(server) = RedisServer::start("a_started_limiter_uses_one_connection") else {
+        return;
+    };
+    // Each `INFO` asked by the test is a connection of its own.
+    let before = connections_received(&server);
+    let limiter = limiter(&server, scaled_limit()).await;
+    for _ in 0..3 {
+        assert_eq!(limiter.acquire().await, Ok(()));
+    }
+    assert_eq!(limiter.stats().redis_decisions, 3);
+    let after = connections_received(&server);
+    assert_eq!(
+        after - before,
+        2,
+        "the limiter's one connection and the test's second INFO"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_acquire_tells_how_long_to_wait() {
     let Some(server) = RedisServer::start("a_denied_acquire_tells_how_long_to_wait") else {

@@ -426,7 +426,7 @@ impl RedisLimiterBuilder {
     }
 
     /// Builds the limiter and checks that Redis answers and accepts the limiter's script,
-    /// within the connect timeout.
+    /// within the connect timeout, over the connection the limiter then keeps for its decisions.
     ///
     /// Fails with [`RedisLimiterError::Config`] on invalid settings and with
     /// [`RedisLimiterError::Unavailable`] when Redis cannot be used now (whatever the
@@ -446,14 +446,10 @@ impl RedisLimiterBuilder {
     pub async fn build(self) -> Result<RedisLimiter, RedisLimiterError> {
         let limiter = self.build_lazy()?;
         let inner = &limiter.inner;
+        // The check goes through the connection the limiter keeps, so that a started limiter
+        // holds one connection to Redis, not a second one opened for the check alone.
         let check = async {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(inner.connect_timeout))
-                .set_response_timeout(Some(inner.connect_timeout));
-            let mut connection = inner
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
+            let mut connection = inner.manager()?;
             inner.script.load_async(&mut connection).await
         };
         let unavailable = |message: String| RedisLimiterError::Unavailable {
