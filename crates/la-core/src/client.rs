@@ -476,7 +476,9 @@ impl ClientBuilder {
     ///
     /// Configure its redirect policy with
     /// [`same_origin_redirects`](crate::stack::transport::same_origin_redirects) (or none): a
-    /// policy that follows redirects to other hosts would send them the `apikey` header.
+    /// policy that follows redirects to other hosts would send them the `apikey` header. Leave
+    /// its `connection_verbose` off: it logs the bytes written to each connection at TRACE level,
+    /// the `apikey` header included (the SDK's own client never turns it on).
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.reqwest_client = Some(client);
         self
