@@ -2,6 +2,7 @@
 # Cold `cargo build` of the facade with one domain feature against `full`.
 #
 #   benches/cold-build.sh [RUNS] [DOMAIN]     (defaults: 2 runs, the tickets domain)
+#   COLD_BUILD_TLS=rustls-ring benches/cold-build.sh 3   (the TLS feature; default `rustls`)
 #
 # Each measurement builds in a fresh CARGO_TARGET_DIR (deleted afterwards), so "cold" means no
 # compiled artifact at all; the crates' sources are already in the local registry. After each cold
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 runs=${1:-2}
 domain=${2:-tickets}
+tls=${COLD_BUILD_TLS:-rustls}
 scratch=${COLD_BUILD_DIR:-/tmp/liveagent-cold-build}
 sdk_crates=(liveagent la-core la-types la-tickets la-calls la-contacts la-agents la-billing
     la-account la-integrations la-reports la-microservices)
@@ -38,13 +40,13 @@ for run in $(seq 1 "$runs"); do
     for feature in "${order[@]}"; do
         dir="$scratch/$feature"
         rm -rf "$dir"
-        cold=$(build "$dir" "rustls,$feature")
+        cold=$(build "$dir" "$tls,$feature")
         clean_args=()
         for crate in "${sdk_crates[@]}"; do clean_args+=(-p "$crate"); done
         CARGO_TARGET_DIR="$dir" cargo clean --quiet "${clean_args[@]}" 2>/dev/null || true
-        sdk=$(build "$dir" "rustls,$feature")
+        sdk=$(build "$dir" "$tls,$feature")
         rm -rf "$dir"
-        echo "run $run: rustls,$feature: cold ${cold} s, SDK crates only (dependencies built) ${sdk} s"
+        echo "run $run: $tls,$feature: cold ${cold} s, SDK crates only (dependencies built) ${sdk} s"
         echo "$feature cold $cold" >>"$results"
         echo "$feature sdk $sdk" >>"$results"
     done
@@ -54,6 +56,6 @@ for kind in cold sdk; do
     all=$(awk -v k="$kind" '$1 == "full" && $2 == k { print $3 }' "$results" | median)
     ratio=$(awk -v a="$one" -v b="$all" 'BEGIN { printf "%.1f", 100 * a / b }')
     label=$([ "$kind" = cold ] && echo "cold (fresh target dir)" || echo "SDK crates only")
-    echo "median of $runs, $label: rustls,$domain ${one} s, rustls,full ${all} s: ${ratio}% of full"
+    echo "median of $runs, $label: $tls,$domain ${one} s, $tls,full ${all} s: ${ratio}% of full"
 done
 rm -f "$results"

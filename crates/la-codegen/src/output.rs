@@ -119,6 +119,8 @@ fn cargo_toml(krate: &CrateConfig, uses_shared: bool, shared_crate: &str) -> Str
 default = ["rustls"]
 ## TLS through rustls (the default).
 rustls = ["la-core/rustls"]
+## TLS through rustls with the `ring` crypto provider instead of `aws-lc-rs`.
+rustls-ring = ["la-core/rustls-ring"]
 ## TLS through the platform's native library instead of rustls.
 native-tls = ["la-core/native-tls"]
 

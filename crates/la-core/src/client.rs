@@ -565,11 +565,11 @@ impl ClientBuilder {
         }
         let retry = RetryPolicy::new(self.retry)?;
 
-        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        #[cfg(not(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls")))]
         if self.transport.is_none() && base.origin().is_https() {
             return Err(Error::config(
-                "no TLS support is compiled in: enable the `rustls` or `native-tls` feature \
-                 (of `liveagent` or `la-core`) to reach an https:// API",
+                "no TLS support is compiled in: enable the `rustls`, `rustls-ring` or \
+                 `native-tls` feature (of `liveagent` or `la-core`) to reach an https:// API",
             ));
         }
         let transport = match self.transport {

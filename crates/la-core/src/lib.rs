@@ -23,7 +23,11 @@
 //!
 //! ## Cargo features
 //!
-//! - `rustls` (default): TLS through rustls.
+//! - `rustls` (default): TLS through rustls, with its default crypto provider (`aws-lc-rs`).
+//! - `rustls-ring` (with `default-features = false`): TLS through rustls with the `ring` crypto
+//!   provider: a shorter build, without the CMake (and, on Windows, NASM) that `aws-lc-rs` needs.
+//!   The default reqwest client installs ring as the process's rustls provider, unless the
+//!   application installed one first.
 //! - `native-tls`: TLS through the platform's library (OpenSSL on Linux).
 //! - `redis-limiter`: `stack::redis_limiter::RedisLimiter`, a rate limiter whose state lives in
 //!   Redis, so that many processes using one API key share one limit (and

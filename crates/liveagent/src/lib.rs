@@ -37,7 +37,7 @@
 //! | `reports` | `reports` (`la-reports`) | grid reports (20) |
 //! | `microservices` | `microservices` (`la-microservices`) | principal resolution, names, Gmail accounts (17, shapes inferred) |
 //! | `full` | all of the above | 255 |
-//! | `rustls` (default) / `native-tls` | `la-core` | the TLS implementation |
+//! | `rustls` (default) / `rustls-ring` / `native-tls` | `la-core` | the TLS implementation (`rustls-ring`: rustls with the `ring` provider instead of `aws-lc-rs`, a shorter build) |
 //! | `redis-limiter` | `la-core` | `RedisLimiter` and `ClientBuilder::redis_limiter`: one rate limit shared through Redis by every process that uses the API key |
 //!
 //! The defaults are `rustls` and `tickets`. With `default-features = false`, enable a TLS

@@ -46,6 +46,8 @@ impl ReqwestTransport {
         user_agent: &str,
         connect_timeout: std::time::Duration,
     ) -> Result<reqwest::Client, Error> {
+        #[cfg(feature = "rustls-ring")]
+        install_ring_provider();
         let builder = reqwest::Client::builder();
         #[cfg(feature = "native-tls")]
         let builder = builder.tls_backend_native();
@@ -57,6 +59,15 @@ impl ReqwestTransport {
             .build()
             .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))
     }
+}
+
+/// Makes ring the process's default rustls crypto provider, which reqwest's rustls backend uses
+/// when it is built without a provider of its own (the `rustls-ring` feature). A provider the
+/// application installed first stays.
+#[cfg(feature = "rustls-ring")]
+fn install_ring_provider() {
+    // An error only says that a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A redirect policy that follows at most 5 redirects, all to the origin (scheme, host and port)

@@ -1,0 +1,92 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! TLS: whichever TLS feature is on, the default client speaks TLS to an `https` base URL.
+//!
+//! CI also runs this file alone with `--no-default-features --features rustls-ring`, where
+//! reqwest has no crypto provider of its own: the client must install ring first, or building it
+//! would panic.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use la_core::{Client, Error, Method, Request, TransportKind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_base_url_gets_a_tls_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A server that reads the first bytes of the connection and hangs up: the client's
+    // handshake then fails, after showing what it sent.
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut head = [0u8; 3];
+        stream.read_exact(&mut head).unwrap();
+        head
+    });
+    let client = Client::builder()
+        .base_url(&format!("https://127.0.0.1:{port}/api/v3"))
+        .api_key("k3y")
+        .no_retry()
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    let result = client.send(Request::new(Method::GET, "/ping")).await;
+    let head = server.join().unwrap();
+    assert_eq!(head[0], 0x16, "a TLS handshake record, got {head:02x?}");
+    assert_eq!(head[1], 0x03, "a TLS record version, got {head:02x?}");
+    match result {
+        Err(Error::Transport {
+            kind: TransportKind::Connect,
+            ..
+        }) => {}
+        other => panic!("expected a failed TLS connection, got {other:?}"),
+    }
+}
+
+#[cfg(feature = "rustls-ring")]
+fn suites(provider: &rustls::crypto::CryptoProvider) -> Vec<rustls::CipherSuite> {
+    provider.cipher_suites.iter().map(|s| s.suite()).collect()
+}
+
+#[cfg(feature = "rustls-ring")]
+fn groups(provider: &rustls::crypto::CryptoProvider) -> Vec<rustls::NamedGroup> {
+    provider.kx_groups.iter().map(|g| g.name()).collect()
+}
+
+#[cfg(feature = "rustls-ring")]
+#[test]
+fn with_rustls_ring_the_default_client_installs_ring() {
+    Client::builder()
+        .account("acme")
+        .api_key("k3y")
+        .build()
+        .unwrap();
+    let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
+    let ring = rustls::crypto::ring::default_provider();
+    assert_eq!(suites(installed), suites(&ring));
+    assert_eq!(groups(installed), groups(&ring));
+}
+
+/// With both rustls features (`--all-features`), a provider the application installed first
+/// stays.
+#[cfg(all(feature = "rustls-ring", feature = "rustls"))]
+#[test]
+fn a_provider_the_application_installed_stays() {
+    let aws_lc = rustls::crypto::aws_lc_rs::default_provider();
+    aws_lc.clone().install_default().unwrap();
+    Client::builder()
+        .account("acme")
+        .api_key("k3y")
+        .build()
+        .unwrap();
+    let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
+    assert_eq!(groups(installed), groups(&aws_lc));
+    assert_ne!(
+        groups(installed),
+        groups(&rustls::crypto::ring::default_provider())
+    );
+}
