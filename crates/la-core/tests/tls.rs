@@ -57,18 +57,27 @@ fn groups(provider: &rustls::crypto::CryptoProvider) -> Vec<rustls::NamedGroup> 
     provider.kx_groups.iter().map(|g| g.name()).collect()
 }
 
+/// Builds a client with the default reqwest client, and returns the process's rustls provider
+/// afterwards.
 #[cfg(feature = "rustls-ring")]
-#[test]
-fn with_rustls_ring_the_default_client_installs_ring() {
+fn provider_after_building_a_client() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     Client::builder()
         .account("acme")
         .api_key("k3y")
         .build()
         .unwrap();
-    let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
+    rustls::crypto::CryptoProvider::get_default()
+        .expect("a default provider")
+        .clone()
+}
+
+#[cfg(feature = "rustls-ring")]
+#[test]
+fn with_rustls_ring_the_default_client_installs_ring() {
+    let installed = provider_after_building_a_client();
     let ring = rustls::crypto::ring::default_provider();
-    assert_eq!(suites(installed), suites(&ring));
-    assert_eq!(groups(installed), groups(&ring));
+    assert_eq!(suites(&installed), suites(&ring));
+    assert_eq!(groups(&installed), groups(&ring));
 }
 
 /// With both rustls features (`--all-features`), a provider the application installed first
@@ -78,15 +87,10 @@ fn with_rustls_ring_the_default_client_installs_ring() {
 fn a_provider_the_application_installed_stays() {
     let aws_lc = rustls::crypto::aws_lc_rs::default_provider();
     aws_lc.clone().install_default().unwrap();
-    Client::builder()
-        .account("acme")
-        .api_key("k3y")
-        .build()
-        .unwrap();
-    let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
-    assert_eq!(groups(installed), groups(&aws_lc));
+    let installed = provider_after_building_a_client();
+    assert_eq!(groups(&installed), groups(&aws_lc));
     assert_ne!(
-        groups(installed),
+        groups(&installed),
         groups(&rustls::crypto::ring::default_provider())
     );
 }
