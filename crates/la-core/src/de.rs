@@ -473,9 +473,72 @@ where
     D: Deserializer<'de>,
     T: From<String>,
 {
-    String::lenient(deserializer)?
-        .map(T::from)
-        .ok_or_else(|| de::Error::custom("expected text for an enum value"))
+    deserializer.deserialize_any(EnumText).map(T::from)
+}
+
+/// Reads an enum value's text, refusing what has none (`null`, a list, an object) from inside
+/// the visitor, so that the decoder gives the error the value's position (the JSON path of a
+/// decode error is found from it). One visitor for every enum type.
+struct EnumText;
+
+impl EnumText {
+    fn refuse<E: de::Error>() -> E {
+        E::custom("expected text for an enum value")
+    }
+}
+
+impl<'de> Visitor<'de> for EnumText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("text for an enum value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Err(Self::refuse())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Err(Self::refuse())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    // A list or an object is read to its end first, so that the error's position is past the
+    // whole value.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
+        skip_seq(seq).and_then(|()| Err(Self::refuse()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+        skip_map(map).and_then(|()| Err(Self::refuse()))
+    }
 }
 
 #[cfg(test)]

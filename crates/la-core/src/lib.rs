@@ -42,6 +42,7 @@ pub mod client;
 pub mod de;
 pub mod error;
 pub mod filters;
+mod json_path;
 pub mod pagination;
 pub mod request;
 pub mod response;

@@ -63,21 +63,7 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
     if !status.is_success() {
         return Err(api_error(&context(), status, headers, body, key));
     }
-    match decode_fast(body) {
-        Some(value) => Ok(value),
-        None => decode_described(&context(), status, headers, body, key),
-    }
-}
-
-/// The plain decoder: `None` on any failure, which the caller then describes by decoding again
-/// with the JSON path tracked (an allocation per key, paid only for failures).
-fn decode_fast<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
-    let is_blank = body.iter().all(u8::is_ascii_whitespace);
-    let input: &[u8] = if is_blank { b"null" } else { body };
-    let mut deserializer = serde_json::Deserializer::from_slice(input);
-    let value = T::deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    Some(value)
+    decode_body(body).map_err(|failure| failure.into_error(&context(), status, headers, key))
 }
 
 /// Decodes a JSON body, reporting the JSON path where decoding failed.
@@ -88,46 +74,56 @@ pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],
     key: Option<&ApiKey>,
 ) -> Result<T, Error> {
-    match decode_fast(body) {
-        Some(value) => Ok(value),
-        None => decode_described(context, status, headers, body, key),
-    }
+    decode_body(body).map_err(|failure| failure.into_error(context, status, headers, key))
 }
 
-/// Decodes with the JSON path tracked, to describe why the plain decoder failed.
-fn decode_described<T: DeserializeOwned>(
-    context: &RequestContext,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    key: Option<&ApiKey>,
-) -> Result<T, Error> {
+/// Decodes a JSON body; an empty one decodes as JSON `null`.
+fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     let is_blank = body.iter().all(u8::is_ascii_whitespace);
     let input: &[u8] = if is_blank { b"null" } else { body };
     let mut deserializer = serde_json::Deserializer::from_slice(input);
-    let result: Result<T, (String, serde_json::Error)> =
-        serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|e| (e.path().to_string(), e.into_inner()))
-            .and_then(|value| {
-                deserializer
-                    .end()
-                    .map(|()| value)
-                    .map_err(|e| (".".to_owned(), e))
-            });
-    result.map_err(|(path, error)| {
-        let message = if is_blank {
-            format!("the response body is empty ({error})")
+    let value = T::deserialize(&mut deserializer).map_err(|error| Failure {
+        // Found from the error's position (see `json_path`), only now that it is needed.
+        json_path: crate::json_path::of_error(input, &error),
+        error,
+        is_blank,
+    })?;
+    deserializer.end().map_err(|error| Failure {
+        json_path: ".".to_owned(),
+        error,
+        is_blank,
+    })?;
+    Ok(value)
+}
+
+/// Why a body did not decode, before it becomes an [`Error::Decode`].
+struct Failure {
+    json_path: String,
+    error: serde_json::Error,
+    is_blank: bool,
+}
+
+impl Failure {
+    fn into_error(
+        self,
+        context: &RequestContext,
+        status: StatusCode,
+        headers: &HeaderMap,
+        key: Option<&ApiKey>,
+    ) -> Error {
+        let message = if self.is_blank {
+            format!("the response body is empty ({})", self.error)
         } else {
-            error.to_string()
+            self.error.to_string()
         };
         Error::Decode {
             context: context.clone(),
             status,
             content_type: content_type(headers).map(|ct| scrub(&ct, key)),
-            json_path: scrub(&path, key),
+            json_path: scrub(&self.json_path, key),
             message: scrub(&message, key),
         }
-    })
+    }
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {
