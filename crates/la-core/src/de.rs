@@ -485,6 +485,11 @@ impl EnumText {
     fn refuse<E: de::Error>() -> E {
         E::custom("expected text for an enum value")
     }
+
+    /// A scalar's text, by the rules of text fields (`FromScalar for String`).
+    fn text<E: de::Error>(value: Scalar<'_>) -> Result<String, E> {
+        String::from_scalar(value).ok_or_else(Self::refuse)
+    }
 }
 
 impl<'de> Visitor<'de> for EnumText {
@@ -495,7 +500,7 @@ impl<'de> Visitor<'de> for EnumText {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
+        Self::text(Scalar::Str(v))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
@@ -503,19 +508,19 @@ impl<'de> Visitor<'de> for EnumText {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
+        Self::text(Scalar::I64(v))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
+        Self::text(Scalar::U64(v))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        Ok(v.to_string())
+        Self::text(Scalar::F64(v))
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-        Ok(v.to_string())
+        Self::text(Scalar::Bool(v))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<String, E> {

@@ -46,7 +46,7 @@ fn offset(body: &[u8], line: usize, column: usize) -> Option<usize> {
 }
 
 /// The path of the value being read at byte `offset` of `body`.
-pub(crate) fn at(body: &[u8], offset: usize) -> String {
+fn at(body: &[u8], offset: usize) -> String {
     let end = offset.min(body.len());
     let mut frames: Vec<Frame> = Vec::new();
     let mut i = 0;
