@@ -234,3 +234,103 @@ async fn waiting_for_the_limiter_counts_toward_the_total_timeout() {
     );
     assert_eq!(double.calls(), 1);
 }
+
+/// A limiter that decides at once: its answers for `try_acquire_now` and for `acquire` come from
+/// two scripts (a grant once a script is used up), and it counts how often each was asked.
+#[derive(Debug, Default)]
+struct Scripted {
+    now: std::sync::Mutex<Vec<Result<(), Denied>>>,
+    later: std::sync::Mutex<Vec<Result<(), Denied>>>,
+    asked_now: AtomicUsize,
+    asked_later: AtomicUsize,
+}
+
+impl Scripted {
+    fn new(now: Vec<Result<(), Denied>>, later: Vec<Result<(), Denied>>) -> Arc<Self> {
+        // The scripts are popped from the end.
+        let reversed = |mut v: Vec<_>| {
+            v.reverse();
+            std::sync::Mutex::new(v)
+        };
+        Arc::new(Self {
+            now: reversed(now),
+            later: reversed(later),
+            ..Self::default()
+        })
+    }
+
+    fn asked(&self) -> (usize, usize) {
+        (
+            self.asked_now.load(Ordering::SeqCst),
+            self.asked_later.load(Ordering::SeqCst),
+        )
+    }
+}
+
+impl Limiter for Scripted {
+    fn acquire(&self) -> BoxFuture<'_, Result<(), Denied>> {
+        self.asked_later.fetch_add(1, Ordering::SeqCst);
+        let answer = self.later.lock().unwrap().pop().unwrap_or(Ok(()));
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn try_acquire_now(&self) -> Option<Result<(), Denied>> {
+        self.asked_now.fetch_add(1, Ordering::SeqCst);
+        Some(self.now.lock().unwrap().pop().unwrap_or(Ok(())))
+    }
+}
+
+fn denied(ms: u64) -> Result<(), Denied> {
+    Err(Denied {
+        retry_after: Duration::from_millis(ms),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limiter_that_decides_at_once_is_asked_once_per_attempt_when_it_grants() {
+    let limiter = Scripted::new(vec![], vec![]);
+    let double = Double::sequence(vec![Reply::status(503), Reply::json("{}")]);
+    let client = double.builder().limiter(limiter.clone()).build().unwrap();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    assert_eq!(double.calls(), 2);
+    assert_eq!(limiter.asked(), (2, 0), "(asked at once, asked to acquire)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_an_immediate_denial_wait_mode_sleeps_then_asks_through_acquire() {
+    let limiter = Scripted::new(vec![denied(1500)], vec![denied(1000)]);
+    let double = Double::always(Reply::json("{}"));
+    let client = double.builder().limiter(limiter.clone()).build().unwrap();
+    let start = Instant::now();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(2500), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+    assert_eq!(limiter.asked(), (1, 2));
+    assert_eq!(double.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_an_immediate_denial_fail_fast_mode_fails_without_calling_the_server() {
+    let limiter = Scripted::new(vec![denied(700)], vec![]);
+    let double = Double::always(Reply::json("{}"));
+    let client = double
+        .builder()
+        .limiter(limiter.clone())
+        .rate_limit_mode(RateLimitMode::FailFast)
+        .build()
+        .unwrap();
+    let err = client
+        .execute::<serde_json::Value>(get())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(*retry_after, Duration::from_millis(700));
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(err.to_string().contains("GET /api/v3/tickets"), "{err}");
+    assert_eq!(limiter.asked(), (1, 0));
+    assert_eq!(double.calls(), 0);
+}

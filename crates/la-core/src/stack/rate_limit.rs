@@ -22,6 +22,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use pin_project_lite::pin_project;
 
 use crate::body::Body;
 use crate::error::{Error, RateLimitSource, RequestContext};
@@ -125,12 +126,22 @@ pub struct Denied {
 /// A source of permission to send one request.
 ///
 /// Implement it to share a limit between processes; pass the implementation to
-/// [`ClientBuilder::limiter`](crate::ClientBuilder::limiter). The layer calls
-/// [`acquire`](Limiter::acquire) once per attempt and, when denied, waits `retry_after` and asks
-/// again (or fails, in fail-fast mode).
+/// [`ClientBuilder::limiter`](crate::ClientBuilder::limiter). Before each attempt the layer asks
+/// [`try_acquire_now`](Limiter::try_acquire_now), and [`acquire`](Limiter::acquire) when that has
+/// no answer; when denied, it waits `retry_after` and asks `acquire` again (or fails, in
+/// fail-fast mode).
 pub trait Limiter: Send + Sync + fmt::Debug + 'static {
     /// Takes one token if one is free now; otherwise tells how long to wait.
     fn acquire(&self) -> BoxFuture<'_, Result<(), Denied>>;
+
+    /// The same decision as [`acquire`](Limiter::acquire), made at once, for a limiter that can
+    /// decide without waiting for anything (one whose state is in the process); `None` when the
+    /// decision needs `acquire` (one that asks a server). The layer asks this first, so a
+    /// request that gets its token here costs no allocation and no extra future. The default is
+    /// `None`.
+    fn try_acquire_now(&self) -> Option<Result<(), Denied>> {
+        None
+    }
 }
 
 /// A governor clock that follows tokio's clock, so a paused test clock drives the limiter too.
@@ -201,6 +212,10 @@ impl Limiter for LocalLimiter {
     fn acquire(&self) -> BoxFuture<'_, Result<(), Denied>> {
         Box::pin(std::future::ready(self.try_acquire()))
     }
+
+    fn try_acquire_now(&self) -> Option<Result<(), Denied>> {
+        Some(self.try_acquire())
+    }
 }
 
 /// What to do when the limiter has no token.
@@ -256,42 +271,128 @@ where
 {
     type Response = S::Response;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<S::Response, Error>>;
+    type Future = RateLimitedFuture<S::Future, S::Response>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let first_wait = match self.limiter.try_acquire_now() {
+            // A token at once: the inner service is called now, its future is ours.
+            Some(Ok(())) => {
+                let inner = self.inner.call(request);
+                return RateLimitedFuture {
+                    state: State::Admitted { inner },
+                };
+            }
+            Some(Err(denied)) => match self.mode {
+                RateLimitMode::Wait => Some(denied.retry_after),
+                RateLimitMode::FailFast => {
+                    let error = std::future::ready(Err(denied_error(&request, denied)));
+                    return RateLimitedFuture {
+                        state: State::Failed { error },
+                    };
+                }
+            },
+            None => None,
+        };
         // The inner service was made ready by `poll_ready`; keep that one for this call.
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let limiter = Arc::clone(&self.limiter);
-        let mode = self.mode;
-        Box::pin(async move {
-            loop {
-                match limiter.acquire().await {
-                    Ok(()) => break,
-                    Err(denied) => match mode {
-                        RateLimitMode::Wait => {
-                            tracing::debug!(
-                                wait_ms = denied.retry_after.as_millis() as u64,
-                                "client-side rate limit: waiting for a token"
-                            );
-                            tokio::time::sleep(denied.retry_after).await;
-                        }
-                        RateLimitMode::FailFast => {
-                            return Err(Error::RateLimited {
-                                context: RequestContext::of(&request),
-                                retry_after: denied.retry_after,
-                                source_of_limit: RateLimitSource::Client,
-                            });
-                        }
-                    },
-                }
-            }
-            inner.call(request).await
-        })
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let future = Box::pin(wait_then_call(
+            Arc::clone(&self.limiter),
+            self.mode,
+            first_wait,
+            inner,
+            request,
+        ));
+        RateLimitedFuture {
+            state: State::Waiting { future },
+        }
+    }
+}
+
+/// The error of a request the limiter turned away in fail-fast mode.
+fn denied_error(request: &http::Request<Body>, denied: Denied) -> Error {
+    Error::RateLimited {
+        context: RequestContext::of(request),
+        retry_after: denied.retry_after,
+        source_of_limit: RateLimitSource::Client,
+    }
+}
+
+/// The slow path: waits `first_wait` if the limiter already said so, then asks the limiter until
+/// it grants a token (or, in fail-fast mode, fails at its first denial), then calls `inner`.
+async fn wait_then_call<S>(
+    limiter: Arc<dyn Limiter>,
+    mode: RateLimitMode,
+    first_wait: Option<Duration>,
+    mut inner: S,
+    request: http::Request<Body>,
+) -> Result<S::Response, Error>
+where
+    S: tower::Service<http::Request<Body>, Error = Error>,
+{
+    let mut wait = first_wait;
+    loop {
+        if let Some(wait) = wait {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "client-side rate limit: waiting for a token"
+            );
+            tokio::time::sleep(wait).await;
+        }
+        match limiter.acquire().await {
+            Ok(()) => break,
+            Err(denied) => match mode {
+                RateLimitMode::Wait => wait = Some(denied.retry_after),
+                RateLimitMode::FailFast => return Err(denied_error(&request, denied)),
+            },
+        }
+    }
+    inner.call(request).await
+}
+
+pin_project! {
+    /// The future of a [`RateLimited`] call.
+    pub struct RateLimitedFuture<F, R> {
+        #[pin]
+        state: State<F, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, R> {
+        // The limiter granted a token at once; the inner service's call runs.
+        Admitted {
+            #[pin]
+            inner: F,
+        },
+        // Waiting for the limiter (or asking one that decides asynchronously), then calling.
+        Waiting {
+            future: BoxFuture<'static, Result<R, Error>>,
+        },
+        // Turned away at once in fail-fast mode.
+        Failed {
+            error: std::future::Ready<Result<R, Error>>,
+        },
+    }
+}
+
+impl<F, R> Future for RateLimitedFuture<F, R>
+where
+    F: Future<Output = Result<R, Error>>,
+{
+    type Output = Result<R, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Admitted { inner } => inner.poll(cx),
+            StateProj::Waiting { future } => future.as_mut().poll(cx),
+            StateProj::Failed { error } => Pin::new(error).poll(cx),
+        }
     }
 }
 
