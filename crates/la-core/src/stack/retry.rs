@@ -251,7 +251,34 @@ pub struct RetryPolicy {
     /// The request's [`RequestMeta`] when it was its only extension: kept here instead of in the
     /// saved copy of the request (copying an extension map costs three allocations), and put
     /// back into the copy when a retry is decided.
-    meta: Option<RequestMeta>,
+    meta: Option<SavedMeta>,
+}
+
+/// What a copy of a request needs of its [`RequestMeta`]: all of it but the parsed URL, which a
+/// copy never carries (24 bytes instead of 112 in every request's future).
+#[derive(Clone, Copy, Debug)]
+struct SavedMeta {
+    path_template: &'static str,
+    idempotency: Idempotency,
+}
+
+impl From<&RequestMeta> for SavedMeta {
+    fn from(meta: &RequestMeta) -> Self {
+        Self {
+            path_template: meta.path_template,
+            idempotency: meta.idempotency,
+        }
+    }
+}
+
+impl From<SavedMeta> for RequestMeta {
+    fn from(saved: SavedMeta) -> Self {
+        Self {
+            path_template: saved.path_template,
+            idempotency: saved.idempotency,
+            url: None,
+        }
+    }
 }
 
 impl RetryPolicy {
@@ -360,9 +387,14 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         // A request built without `Request::into_http` is treated by its method.
         let idempotency = self
             .meta
-            .as_ref()
-            .or_else(|| request.extensions().get::<RequestMeta>())
-            .map_or(Idempotency::ByMethod, |meta| meta.idempotency);
+            .map(|saved| saved.idempotency)
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<RequestMeta>()
+                    .map(|meta| meta.idempotency)
+            })
+            .unwrap_or(Idempotency::ByMethod);
         let (class, retry_after) = classify(result);
         let allowed = match class {
             Retryable::No => false,
@@ -391,8 +423,8 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
             tracing::debug!("not retrying: the retry budget is empty");
             return None;
         }
-        if let Some(meta) = self.meta.take() {
-            request.extensions_mut().insert(meta);
+        if let Some(saved) = self.meta.take() {
+            request.extensions_mut().insert(RequestMeta::from(saved));
         }
         tracing::debug!(
             method = %request.method(),
@@ -423,7 +455,7 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         *clone.headers_mut() = request.headers().clone();
         let extensions = request.extensions();
         match extensions.get::<RequestMeta>() {
-            Some(meta) if extensions.len() == 1 => self.meta = Some(meta.clone()),
+            Some(meta) if extensions.len() == 1 => self.meta = Some(SavedMeta::from(meta)),
             _ => *clone.extensions_mut() = extensions.clone(),
         }
         Some(clone)
