@@ -289,9 +289,10 @@ where
             Some(Err(denied)) => match self.mode {
                 RateLimitMode::Wait => Some(denied.retry_after),
                 RateLimitMode::FailFast => {
-                    let error = std::future::ready(Err(denied_error(&request, denied)));
+                    // Rare enough to be boxed: the state of every call stays small.
+                    let future = Box::pin(std::future::ready(Err(denied_error(&request, denied))));
                     return RateLimitedFuture {
-                        state: State::Failed { error },
+                        state: State::Waiting { future },
                     };
                 }
             },
@@ -370,13 +371,10 @@ pin_project! {
             #[pin]
             inner: F,
         },
-        // Waiting for the limiter (or asking one that decides asynchronously), then calling.
+        // Waiting for the limiter (or asking one that decides asynchronously), then calling; or
+        // turned away at once in fail-fast mode.
         Waiting {
             future: BoxFuture<'static, Result<R, Error>>,
-        },
-        // Turned away at once in fail-fast mode.
-        Failed {
-            error: std::future::Ready<Result<R, Error>>,
         },
     }
 }
@@ -391,7 +389,6 @@ where
         match self.project().state.project() {
             StateProj::Admitted { inner } => inner.poll(cx),
             StateProj::Waiting { future } => future.as_mut().poll(cx),
-            StateProj::Failed { error } => Pin::new(error).poll(cx),
         }
     }
 }
