@@ -292,7 +292,7 @@ where
                     // Rare enough to be boxed: the state of every call stays small.
                     let future = Box::pin(std::future::ready(Err(denied_error(&request, denied))));
                     return RateLimitedFuture {
-                        state: State::Waiting { future },
+                        state: State::Boxed { future },
                     };
                 }
             },
@@ -309,7 +309,7 @@ where
             request,
         ));
         RateLimitedFuture {
-            state: State::Waiting { future },
+            state: State::Boxed { future },
         }
     }
 }
@@ -373,7 +373,7 @@ pin_project! {
         },
         // Waiting for the limiter (or asking one that decides asynchronously), then calling; or
         // turned away at once in fail-fast mode.
-        Waiting {
+        Boxed {
             future: BoxFuture<'static, Result<R, Error>>,
         },
     }
@@ -388,7 +388,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Admitted { inner } => inner.poll(cx),
-            StateProj::Waiting { future } => future.as_mut().poll(cx),
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
         }
     }
 }
