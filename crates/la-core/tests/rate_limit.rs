@@ -314,12 +314,7 @@ async fn after_an_immediate_denial_wait_mode_sleeps_then_asks_through_acquire() 
 async fn after_an_immediate_denial_fail_fast_mode_fails_without_calling_the_server() {
     let limiter = Scripted::new(vec![denied(700)], vec![]);
     let double = Double::always(Reply::json("{}"));
-    let client = double
-        .builder()
-        .limiter(limiter.clone())
-        .rate_limit_mode(RateLimitMode::FailFast)
-        .build()
-        .unwrap();
+    let client = double.fail_fast_client(limiter.clone());
     let err = client
         .execute::<serde_json::Value>(get())
         .await

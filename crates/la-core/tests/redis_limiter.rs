@@ -18,7 +18,7 @@ use la_core::stack::rate_limit::{Denied, LocalLimiter};
 use la_core::stack::redis_limiter::{
     DEFAULT_KEY_PREFIX, RedisFailure, RedisLimiter, RedisLimiterError,
 };
-use la_core::{Error, Limiter, Method, RateLimit, RateLimitMode, Request};
+use la_core::{Error, Limiter, Method, RateLimit, Request};
 use redis_server::{RedisServer, SilentServer, free_port};
 use tokio::time::Instant;
 
@@ -244,12 +244,7 @@ async fn with_the_deny_policy_an_outage_refuses() {
             .unwrap(),
     );
     let double = Double::always(Reply::json("{}"));
-    let client = double
-        .builder()
-        .limiter(limiter.clone())
-        .rate_limit_mode(RateLimitMode::FailFast)
-        .build()
-        .unwrap();
+    let client = double.fail_fast_client(limiter.clone());
     let _: serde_json::Value = client.execute(get()).await.unwrap();
 
     server.kill();

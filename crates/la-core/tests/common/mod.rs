@@ -175,6 +175,16 @@ impl Double {
         self.seen.lock().unwrap().clone()
     }
 
+    /// A client over this double that asks `limiter` for a token before each attempt and fails
+    /// at once when it says no.
+    pub fn fail_fast_client(&self, limiter: Arc<dyn Limiter>) -> Client {
+        self.builder()
+            .limiter(limiter)
+            .rate_limit_mode(la_core::RateLimitMode::FailFast)
+            .build()
+            .unwrap()
+    }
+
     /// A builder whose transport is this double, for `https://acme.ladesk.com/api/v3` with the
     /// test key and the default settings otherwise.
     pub fn builder(&self) -> ClientBuilder {
