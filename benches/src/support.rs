@@ -122,3 +122,23 @@ pub fn peak_rss_kib() -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// The id of a ticket the simulator at `base_url` holds.
+pub async fn first_ticket_id(
+    client: &reqwest::Client,
+    base_url: &str,
+    key: &str,
+) -> Result<String> {
+    let page: Vec<serde_json::Value> = client
+        .get(format!("{base_url}/tickets?_perPage=1"))
+        .header("apikey", key)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    page.first()
+        .and_then(|ticket| ticket["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| "the simulator has no ticket".into())
+}

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use la_tickets::ClientExt as _;
 
 use raw_ticket::RawTicket;
-use support::{Result, SimProcess, env_or, is_bench_run, machine, median, percentile};
+use support::{
+    Result, SimProcess, env_or, first_ticket_id, is_bench_run, machine, median, percentile,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -363,19 +365,7 @@ fn rounded(values: &[f64]) -> Vec<f64> {
 
 async fn clients(sim: &SimProcess) -> Result<Clients> {
     let raw = reqwest::Client::builder().build()?;
-    let page: Vec<serde_json::Value> = raw
-        .get(format!("{}/tickets?_perPage=1", sim.base_url))
-        .header("apikey", &sim.api_key)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let ticket_id = page
-        .first()
-        .and_then(|t| t["id"].as_str())
-        .ok_or("the simulator has no ticket")?
-        .to_owned();
+    let ticket_id = first_ticket_id(&raw, &sim.base_url, &sim.api_key).await?;
     // The default stack with its rate limiter in place, at a limit so high it never makes a
     // request wait: the limiter's bookkeeping runs on every request, as it does for a user.
     let sdk = la_core::Client::builder()
