@@ -8,8 +8,8 @@
 //! one above it, can be compared one by one: the table says what each layer adds.
 //!
 //! `cargo bench -p liveagent-benches --bench layer_costs` (needs `valgrind` on the `PATH`; about
-//! a minute per stack on two cores). Without `--bench` (`cargo test --benches`) every stack
-//! sends a few requests natively instead, to check that each of them works.
+//! 25 s per stack, 4 minutes in all on two cores). Without `--bench` (`cargo test --benches`)
+//! every stack sends a few requests natively instead, to check that each of them works.
 //!
 //! The process runs itself under valgrind, one child per stack and run length, with
 //! `LAYER_COSTS_STACK`, `LAYER_COSTS_REQUESTS`, `LAYER_COSTS_URL` and `LAYER_COSTS_KEY` set.
