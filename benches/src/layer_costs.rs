@@ -133,7 +133,8 @@ impl Counts {
     }
 }
 
-/// Runs `stack` under callgrind for both run lengths at once and returns one request's counts.
+/// Runs `stack` under callgrind for each run length, one after the other (neither competes with
+/// the other for the simulator), and returns one request's counts.
 fn measure(dir: &Path, sim: &SimProcess, stack: &str) -> Result<Counts> {
     let exe = std::env::current_exe()?;
     let runs = [SHORT, LONG].map(|requests| {
@@ -227,14 +228,13 @@ fn run_stack(stack: &str, requests: u32, url: &str, key: &str) -> Result<()> {
     runtime.block_on(async {
         let base = BaseUrl::parse(url)?;
         let id = first_ticket_id(&reqwest::Client::new(), url, key).await?;
-        let transport = || -> Result<ReqwestTransport> {
-            Ok(ReqwestTransport::new(ReqwestTransport::default_client(
-                la_core::client::USER_AGENT,
-                DEFAULT_CONNECT_TIMEOUT,
-            )?))
-        };
+        // The parts of the hand-built stacks; the one stack that runs takes what it needs.
+        let transport = ReqwestTransport::new(ReqwestTransport::default_client(
+            la_core::client::USER_AGENT,
+            DEFAULT_CONNECT_TIMEOUT,
+        )?);
         let auth = AuthLayer::new(ApiKey::new(key.to_owned())?, base.origin().clone());
-        let retry = || RetryPolicy::new(RetryConfig::default()).map(RetryPolicy::layer);
+        let retry = RetryPolicy::new(RetryConfig::default())?.layer();
         let attempt = TimeoutLayer::attempt(DEFAULT_ATTEMPT_TIMEOUT);
         let total = TimeoutLayer::total(DEFAULT_TOTAL_TIMEOUT);
         match stack {
@@ -255,31 +255,31 @@ fn run_stack(stack: &str, requests: u32, url: &str, key: &str) -> Result<()> {
                 Ok(())
             }
             "auth" => {
-                let service = ServiceBuilder::new().layer(auth).service(transport()?);
+                let service = ServiceBuilder::new().layer(auth).service(transport);
                 through(service, requests, &base, &id).await
             }
             "attempt" => {
                 let service = ServiceBuilder::new()
                     .layer(auth)
                     .layer(attempt)
-                    .service(transport()?);
+                    .service(transport);
                 through(service, requests, &base, &id).await
             }
             "retry" => {
                 let service = ServiceBuilder::new()
-                    .layer(retry()?)
+                    .layer(retry)
                     .layer(auth)
                     .layer(attempt)
-                    .service(transport()?);
+                    .service(transport);
                 through(service, requests, &base, &id).await
             }
             "total" | "tracing" | "boxed" => {
                 let service = ServiceBuilder::new()
                     .layer(total)
-                    .layer(retry()?)
+                    .layer(retry)
                     .layer(auth)
                     .layer(attempt)
-                    .service(transport()?);
+                    .service(transport);
                 match stack {
                     "total" => through(service, requests, &base, &id).await,
                     "tracing" => {
