@@ -337,13 +337,19 @@ fn bad_configuration_is_a_configuration_error() {
     for url in base_urls {
         check(
             format!("base URL {url:?}"),
-            Client::builder().base_url(url).api_key("test-key-1").build(),
+            Client::builder()
+                .base_url(url)
+                .api_key("test-key-1")
+                .build(),
         );
     }
     for account in accounts.iter().copied().chain([long_account.as_str()]) {
         check(
             format!("account {account:?}"),
-            Client::builder().account(account).api_key("test-key-1").build(),
+            Client::builder()
+                .account(account)
+                .api_key("test-key-1")
+                .build(),
         );
     }
     for key in keys {
@@ -361,7 +367,10 @@ fn bad_configuration_is_a_configuration_error() {
             .build(),
     );
     check("no key".into(), Client::builder().account("acme").build());
-    check("no base URL".into(), Client::builder().api_key("test-key-1").build());
+    check(
+        "no base URL".into(),
+        Client::builder().api_key("test-key-1").build(),
+    );
     let total = base_urls.len() + accounts.len() + 1 + keys.len() + 3;
     record(
         BINARY,

@@ -140,9 +140,10 @@ fn child(http_base: &str, https_base: &str) {
 
 #[test]
 fn a_system_proxy_never_receives_a_plain_http_request_and_tunnels_https() {
-    if let (Ok(http_base), Ok(https_base)) =
-        (std::env::var(CHILD_HTTP_BASE), std::env::var(CHILD_HTTPS_BASE))
-    {
+    if let (Ok(http_base), Ok(https_base)) = (
+        std::env::var(CHILD_HTTP_BASE),
+        std::env::var(CHILD_HTTPS_BASE),
+    ) {
         child(&http_base, &https_base);
         return;
     }
@@ -160,7 +161,10 @@ fn a_system_proxy_never_receives_a_plain_http_request_and_tunnels_https() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD_HTTP_BASE, format!("http://127.0.0.1:{api_port}/api/v3"))
+        .env(
+            CHILD_HTTP_BASE,
+            format!("http://127.0.0.1:{api_port}/api/v3"),
+        )
         .env(
             CHILD_HTTPS_BASE,
             format!("https://127.0.0.1:{https_port}/api/v3"),

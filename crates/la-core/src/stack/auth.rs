@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn empty_or_unprintable_keys_are_refused() {
         assert!(matches!(ApiKey::new("  "), Err(Error::Config { .. })));
-        assert!(matches!(ApiKey::new("abcd\nefgh"), Err(Error::Config { .. })));
+        assert!(matches!(
+            ApiKey::new("abcd\nefgh"),
+            Err(Error::Config { .. })
+        ));
     }
 
     /// Each refusal is a configuration error that says what is wrong and never shows the key.

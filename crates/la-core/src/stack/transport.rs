@@ -51,7 +51,11 @@ impl ReqwestTransport {
         user_agent: &str,
         connect_timeout: std::time::Duration,
     ) -> Result<reqwest::Client, Error> {
-        Self::build_client(reqwest::Client::builder().no_proxy(), user_agent, connect_timeout)
+        Self::build_client(
+            reqwest::Client::builder().no_proxy(),
+            user_agent,
+            connect_timeout,
+        )
     }
 
     /// The reqwest client [`ClientBuilder::build`](crate::ClientBuilder::build) makes for the
