@@ -851,7 +851,7 @@ async fn an_oversized_body_without_a_length_is_cut_off() {
     let base = server.base_url();
     let limited = Client::builder()
         .base_url(&base)
-        .api_key("k")
+        .api_key("test-key-1")
         .no_rate_limit()
         .max_response_bytes(MAX_RESPONSE_BYTES)
         .build()
@@ -864,7 +864,7 @@ async fn an_oversized_body_without_a_length_is_cut_off() {
     let attempts = server.heads().len();
     let unlimited = Client::builder()
         .base_url(&base)
-        .api_key("k")
+        .api_key("test-key-1")
         .no_rate_limit()
         .build()
         .unwrap();

@@ -315,7 +315,17 @@ fn bad_configuration_is_a_configuration_error() {
         "evil.com/",
     ];
     let long_account = "x".repeat(64);
-    let keys = ["", "   ", "a\nb", "key\u{7f}", "k\u{0}y"];
+    let keys = [
+        "",
+        "   ",
+        "abcd\nefgh",
+        "key-1234\u{7f}",
+        "key\u{0}-5678",
+        "k",
+        "seven77",
+        "clé-secrète-123",
+        "key with spaces",
+    ];
     let mut checked = 0;
     let mut problems = Vec::new();
     let mut check = |what: String, result: Result<Client, Error>| {
@@ -327,13 +337,19 @@ fn bad_configuration_is_a_configuration_error() {
     for url in base_urls {
         check(
             format!("base URL {url:?}"),
-            Client::builder().base_url(url).api_key("k").build(),
+            Client::builder()
+                .base_url(url)
+                .api_key("test-key-1")
+                .build(),
         );
     }
     for account in accounts.iter().copied().chain([long_account.as_str()]) {
         check(
             format!("account {account:?}"),
-            Client::builder().account(account).api_key("k").build(),
+            Client::builder()
+                .account(account)
+                .api_key("test-key-1")
+                .build(),
         );
     }
     for key in keys {
@@ -346,12 +362,15 @@ fn bad_configuration_is_a_configuration_error() {
         "zero attempt timeout".into(),
         Client::builder()
             .account("acme")
-            .api_key("k")
+            .api_key("test-key-1")
             .attempt_timeout(Duration::ZERO)
             .build(),
     );
     check("no key".into(), Client::builder().account("acme").build());
-    check("no base URL".into(), Client::builder().api_key("k").build());
+    check(
+        "no base URL".into(),
+        Client::builder().api_key("test-key-1").build(),
+    );
     let total = base_urls.len() + accounts.len() + 1 + keys.len() + 3;
     record(
         BINARY,

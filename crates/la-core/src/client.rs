@@ -361,6 +361,11 @@ impl ClientBuilder {
 
     /// Uses the API at `url`, such as `https://acme.ladesk.com/api/v3` or a simulator's
     /// `http://127.0.0.1:8080/api/v3`.
+    ///
+    /// A plain `http://` URL (loopback hosts only) is reached directly, never through a proxy;
+    /// an `https://` URL goes through the system's proxy when one is set, which sees only a
+    /// `CONNECT` tunnel to the host (see [`ClientBuilder::reqwest_client`] for a client of your
+    /// own).
     pub fn base_url(mut self, url: &str) -> Self {
         self.base = Some(BaseUrl::parse(url));
         self
@@ -474,6 +479,15 @@ impl ClientBuilder {
 
     /// Uses this reqwest client for the default transport (for proxies, custom TLS roots, ...).
     ///
+    /// Proxies: the client the SDK builds itself never sends a plain `http://` API's requests
+    /// through a proxy, and uses the system's proxy for an `https://` API, where the proxy
+    /// only sees a `CONNECT` tunnel to the API's host (see
+    /// [`ReqwestTransport::client_for`](crate::stack::transport::ReqwestTransport::client_for)).
+    /// A client you pass here is used as it is: reqwest's clients use the proxies of the
+    /// environment (`HTTP_PROXY`, `ALL_PROXY`, ...) unless built with `no_proxy()`, and a proxy
+    /// that carries a plain `http://` request receives it whole, `apikey` header included. With
+    /// a plain `http://` base URL, build your client with `no_proxy()`.
+    ///
     /// Configure its redirect policy with
     /// [`same_origin_redirects`](crate::stack::transport::same_origin_redirects) (or none): a
     /// policy that follows redirects to other hosts would send them the `apikey` header. Leave
@@ -577,7 +591,11 @@ impl ClientBuilder {
             None => {
                 let client = match self.reqwest_client {
                     Some(client) => client,
-                    None => ReqwestTransport::default_client(USER_AGENT, self.connect_timeout)?,
+                    None => ReqwestTransport::client_for(
+                        base.origin(),
+                        USER_AGENT,
+                        self.connect_timeout,
+                    )?,
                 };
                 Either::Left(
                     ReqwestTransport::new(client).max_response_bytes(self.max_response_bytes),
@@ -865,7 +883,7 @@ mod tests {
 
     #[test]
     fn build_reports_missing_settings() {
-        let err = Client::builder().api_key("k").build().unwrap_err();
+        let err = Client::builder().api_key("k-123456").build().unwrap_err();
         assert!(err.to_string().contains("no API base URL"), "{err}");
         let err = Client::builder().account("acme").build().unwrap_err();
         assert!(err.to_string().contains("no API key"), "{err}");

@@ -20,7 +20,27 @@
 //! Errors remain for documents that are not JSON at all, or whose top level has the wrong shape
 //! (an object where a list was expected); they carry the JSON path (see
 //! [`Error::Decode`](crate::Error::Decode)).
+//!
+//! # Numbers
+//!
+//! Through the SDK's decode path ([`crate::response::decode_json`], which every operation
+//! uses), numbers keep what the server sent:
+//!
+//! - a text field holding a number gets the number's text exactly as written, also an integer
+//!   beyond 64 bits (`123456789012345678901234567890`) or a float (`4.50`);
+//! - an integer field gets the integer the text denotes, or `None` when it is not a whole
+//!   number or does not fit an `i64` (never a nearby number);
+//! - a number field gets the `f64` nearest to the text;
+//! - a number beyond `f64`'s range (`1e400`) reads as `null`: such a field is `None`, and such
+//!   a value in a free-form JSON field is `null`, instead of failing the whole response.
+//!
+//! The common case costs nothing extra: a body is decoded once, and decoded again with each
+//! scalar read from its raw text only when a float reached a text or integer field (the only
+//! case where the parsed number may differ from the text), or when the body holds a number
+//! beyond `f64`'s range. Free-form JSON fields ([`JsonObject`], `serde_json::Value`) hold what
+//! `serde_json::Value` can: an integer beyond 64 bits becomes the nearest `f64` there.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -145,6 +165,8 @@ enum Scalar<'a> {
     I64(i64),
     U64(u64),
     F64(f64),
+    /// A number as its JSON text, when scalars are read exactly (see [`NumberMode`]).
+    Number(&'a str),
     Bool(bool),
 }
 
@@ -153,8 +175,18 @@ trait FromScalar: Sized {
     /// What the field expects, for error messages.
     const EXPECTING: &'static str;
 
+    /// Whether a float may come out differently from its text in this type (text fields keep a
+    /// number's text; integer fields must not take a rounded float for a whole number): such a
+    /// float makes the body be decoded again with exact scalars.
+    const NEEDS_TEXT_OF_FLOATS: bool;
+
     /// The value for this scalar, or `None` when it does not fit.
     fn from_scalar(value: Scalar<'_>) -> Option<Self>;
+
+    /// The value for a scalar read from its raw text (the exact mode).
+    fn from_scalar_text(raw: RawScalar) -> Option<Self> {
+        Self::from_scalar(raw.as_scalar())
+    }
 }
 
 /// Decodes any JSON value, converts scalars with [`FromScalar`], and turns everything else into
@@ -186,6 +218,9 @@ where
         }
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if T::NEEDS_TEXT_OF_FLOATS {
+                NumberMode::note_approximation();
+            }
             Ok(T::from_scalar(Scalar::F64(v)))
         }
 
@@ -214,30 +249,194 @@ where
         }
     }
 
+    if NumberMode::is_exact() {
+        return Ok(raw_scalar(deserializer)?.and_then(T::from_scalar_text));
+    }
     deserializer.deserialize_any(ScalarVisitor(PhantomData))
+}
+
+/// A scalar read from its raw JSON text, for the exact mode: numbers are not parsed (so none
+/// is rounded, and none is out of range), strings are unescaped. `None` for `null`, a list or an
+/// object.
+fn raw_scalar<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawScalar>, D::Error> {
+    let raw = <Box<serde_json::value::RawValue> as de::Deserialize>::deserialize(deserializer)?;
+    let text = raw.get();
+    Ok(match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .ok()
+            .map(RawScalar::Str),
+        Some(b't') => Some(RawScalar::Bool(true)),
+        Some(b'f') => Some(RawScalar::Bool(false)),
+        Some(b'-' | b'0'..=b'9') => Some(RawScalar::Number(text.to_owned())),
+        _ => None,
+    })
+}
+
+/// A scalar as [`raw_scalar`] reads it.
+enum RawScalar {
+    Str(String),
+    Number(String),
+    Bool(bool),
+}
+
+impl RawScalar {
+    fn as_scalar(&self) -> Scalar<'_> {
+        match self {
+            RawScalar::Str(text) => Scalar::Str(text),
+            RawScalar::Number(text) => Scalar::Number(text),
+            RawScalar::Bool(b) => Scalar::Bool(*b),
+        }
+    }
+}
+
+/// How the decoders read scalars during one decode on this thread (see [`with_number_mode`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct NumberMode {
+    /// Read every scalar from its raw text.
+    exact: bool,
+    /// A float reached a field whose value may differ from the float's text.
+    approximated: bool,
+}
+
+thread_local! {
+    static NUMBER_MODE: Cell<NumberMode> = const {
+        Cell::new(NumberMode { exact: false, approximated: false })
+    };
+}
+
+impl NumberMode {
+    fn is_exact() -> bool {
+        NUMBER_MODE.with(|mode| mode.get().exact)
+    }
+
+    #[cold]
+    fn note_approximation() {
+        NUMBER_MODE.with(|mode| {
+            mode.set(NumberMode {
+                approximated: true,
+                ..mode.get()
+            })
+        });
+    }
+}
+
+/// Puts back the mode that was in force before [`with_number_mode`], also when decoding
+/// panics.
+struct RestoreMode(NumberMode);
+
+impl Drop for RestoreMode {
+    fn drop(&mut self) {
+        NUMBER_MODE.with(|mode| mode.set(self.0));
+    }
+}
+
+/// Runs `decode` (which decodes with this module's decoders on this thread), with scalars read
+/// from their raw text when `exact` is true. Returns its result and, when `exact` is false,
+/// whether a float reached a text or integer field (the result may then differ from the text:
+/// decode again with `exact`).
+pub(crate) fn with_number_mode<R>(exact: bool, decode: impl FnOnce() -> R) -> (R, bool) {
+    let mode = NumberMode {
+        exact,
+        approximated: false,
+    };
+    let restore = RestoreMode(NUMBER_MODE.with(|cell| cell.replace(mode)));
+    let result = decode();
+    let approximated = NUMBER_MODE.with(|cell| cell.get().approximated);
+    drop(restore);
+    (result, approximated)
+}
+
+/// The integer a JSON number (or numeric text) denotes, when it is a whole number that fits an
+/// `i64`: `"42"`, `"-7"`, `"4.0"`, `"1e3"`, `"12500e-2"`. `None` for anything else, also for a
+/// number that would round to an integer as a float (`"1.00000000000000001"`).
+fn integer_from_text(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let (negative, unsigned) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let is_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !is_digits(whole) || !is_digits(fraction) {
+        return None;
+    }
+    // The digits without leading zeros, and where the decimal point falls among them.
+    let digits: String = whole.chars().chain(fraction.chars()).collect();
+    let significant = digits.trim_start_matches('0');
+    let leading_zeros = digits.len() - significant.len();
+    let significant = significant.trim_end_matches('0');
+    if significant.is_empty() {
+        return Some(0);
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !is_digits(digits) {
+                return None;
+            }
+            // An exponent too large for an i64 cannot give a whole number that fits.
+            e.parse().ok()?
+        }
+    };
+    let point = (whole.len() as i64 - leading_zeros as i64).checked_add(exponent)?;
+    let len = significant.len() as i64;
+    if point < len || point > 19 {
+        return None;
+    }
+    let zeros = usize::try_from(point - len).ok()?;
+    let magnitude: i128 = format!("{significant}{}", "0".repeat(zeros)).parse().ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// Whether a JSON number's text is an integer literal (no fraction, no exponent), which the
+/// fast path reads as an integer rather than a float.
+fn is_integer_literal(text: &str) -> bool {
+    !text.contains(['.', 'e', 'E'])
 }
 
 /// Text fields: numbers and booleans are written out.
 impl FromScalar for String {
     const EXPECTING: &'static str = "text";
+    const NEEDS_TEXT_OF_FLOATS: bool = true;
 
     fn from_scalar(value: Scalar<'_>) -> Option<Self> {
         Some(match value {
-            Scalar::Str(s) => s.to_owned(),
+            Scalar::Str(s) | Scalar::Number(s) => s.to_owned(),
             Scalar::I64(n) => n.to_string(),
             Scalar::U64(n) => n.to_string(),
             Scalar::F64(n) => n.to_string(),
             Scalar::Bool(b) => b.to_string(),
         })
     }
+
+    fn from_scalar_text(raw: RawScalar) -> Option<Self> {
+        // The text itself, without copying it again.
+        Some(match raw {
+            RawScalar::Str(text) | RawScalar::Number(text) => text,
+            RawScalar::Bool(b) => b.to_string(),
+        })
+    }
 }
 
 impl FromScalar for f64 {
     const EXPECTING: &'static str = "a number";
+    // The parser gives the float nearest to the text (serde_json's `float_roundtrip`).
+    const NEEDS_TEXT_OF_FLOATS: bool = false;
 
     fn from_scalar(value: Scalar<'_>) -> Option<Self> {
         match value {
-            Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+            Scalar::Str(s) | Scalar::Number(s) => {
+                s.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+            }
             Scalar::I64(n) => Some(n as f64),
             Scalar::U64(n) => Some(n as f64),
             Scalar::F64(n) => Some(n),
@@ -248,22 +447,17 @@ impl FromScalar for f64 {
 
 impl FromScalar for i64 {
     const EXPECTING: &'static str = "an integer";
+    const NEEDS_TEXT_OF_FLOATS: bool = true;
 
     fn from_scalar(value: Scalar<'_>) -> Option<Self> {
-        let from_float = |f: f64| {
-            (f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64)
-                .then_some(f as i64)
-        };
+        // A float alone is trusted only where every whole number is exact (up to 2^53); the SDK's
+        // decode path reads such a value again from its text (see the module's "Numbers").
+        const EXACT: f64 = 9_007_199_254_740_992.0;
         match value {
-            Scalar::Str(s) => {
-                let s = s.trim();
-                s.parse::<i64>()
-                    .ok()
-                    .or_else(|| s.parse::<f64>().ok().and_then(from_float))
-            }
+            Scalar::Str(s) | Scalar::Number(s) => integer_from_text(s),
             Scalar::I64(n) => Some(n),
             Scalar::U64(n) => i64::try_from(n).ok(),
-            Scalar::F64(f) => from_float(f),
+            Scalar::F64(f) => (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64),
             Scalar::Bool(_) => None,
         }
     }
@@ -271,12 +465,19 @@ impl FromScalar for i64 {
 
 impl FromScalar for bool {
     const EXPECTING: &'static str = "a boolean";
+    const NEEDS_TEXT_OF_FLOATS: bool = false;
 
     fn from_scalar(value: Scalar<'_>) -> Option<Self> {
         match value {
             Scalar::Bool(b) => Some(b),
             Scalar::I64(0) | Scalar::U64(0) => Some(false),
             Scalar::I64(1) | Scalar::U64(1) => Some(true),
+            // As the integers `0` and `1` above: a float (`1.0`) is not a boolean.
+            Scalar::Number(text) if is_integer_literal(text) => match text.parse::<i128>() {
+                Ok(0) => Some(false),
+                Ok(1) => Some(true),
+                _ => None,
+            },
             Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "y" | "yes" => Some(true),
                 "false" | "0" | "n" | "no" => Some(false),
@@ -473,6 +674,14 @@ where
     D: Deserializer<'de>,
     T: From<String>,
 {
+    if NumberMode::is_exact() {
+        return match raw_scalar(deserializer)? {
+            Some(raw) => String::from_scalar_text(raw)
+                .map(T::from)
+                .ok_or_else(EnumText::refuse),
+            None => Err(EnumText::refuse()),
+        };
+    }
     deserializer.deserialize_any(EnumText).map(T::from)
 }
 
@@ -516,6 +725,7 @@ impl<'de> Visitor<'de> for EnumText {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        NumberMode::note_approximation();
         Self::text(Scalar::F64(v))
     }
 
@@ -574,15 +784,18 @@ mod tests {
         inner: Option<Inner>,
         tags: Option<Vec<String>>,
         inners: Option<Vec<Inner>>,
+        extra: Option<JsonObject>,
     }
 
     impl Model for Record {
         const NAME: &'static str = "Record";
 
         fn field_index(key: &str) -> Option<usize> {
-            ["id", "count", "n", "flag", "inner", "tags", "inners"]
-                .iter()
-                .position(|name| *name == key)
+            [
+                "id", "count", "n", "flag", "inner", "tags", "inners", "extra",
+            ]
+            .iter()
+            .position(|name| *name == key)
         }
 
         fn read_field<'de, A: MapAccess<'de>>(
@@ -598,6 +811,7 @@ mod tests {
                 4 => self.inner = field(map)?,
                 5 => self.tags = field(map)?,
                 6 => self.inners = field(map)?,
+                7 => self.extra = field(map)?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -731,5 +945,223 @@ mod tests {
         .unwrap_err();
         let text = error.to_string();
         assert!(text.contains("[1].inners[1].name"), "{text}");
+    }
+
+    /// Decodes through the SDK's decode path, as every operation does.
+    fn sdk<T: serde::de::DeserializeOwned>(json: &str) -> T {
+        let context = crate::error::RequestContext::new(http::Method::GET, "/records");
+        crate::response::decode_json(
+            &context,
+            http::StatusCode::OK,
+            &http::HeaderMap::new(),
+            json.as_bytes(),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn numbers_in_text_fields_keep_their_exact_text() {
+        let m: Record = sdk(r#"{
+            "id": 123456789012345678901234567890,
+            "tags": [-123456789012345678901234567890, 18446744073709551616, -9223372036854775809,
+                     1.50, 1e3, 2.5E-3, 0.1000000000000000055511151231257827, 7, "x"],
+            "inner": {"name": -99999999999999999999999},
+            "inners": [{"name": 4.50}, {"name": 12}]
+        }"#);
+        assert_eq!(m.id.as_deref(), Some("123456789012345678901234567890"));
+        assert_eq!(
+            m.tags.unwrap(),
+            [
+                "-123456789012345678901234567890",
+                "18446744073709551616",
+                "-9223372036854775809",
+                "1.50",
+                "1e3",
+                "2.5E-3",
+                "0.1000000000000000055511151231257827",
+                "7",
+                "x"
+            ]
+        );
+        assert_eq!(
+            m.inner.and_then(|i| i.name).as_deref(),
+            Some("-99999999999999999999999")
+        );
+        let names: Vec<_> = m.inners.unwrap().into_iter().map(|i| i.name).collect();
+        assert_eq!(names, [Some("4.50".to_owned()), Some("12".to_owned())]);
+        // In a list of models, and when only one item has such a number.
+        let list: Vec<Record> = sdk(r#"[{"id":"a","n":1},{"id":98765432109876543210987654321}]"#);
+        assert_eq!(list[0].id.as_deref(), Some("a"));
+        assert_eq!(list[0].n, Some(1));
+        assert_eq!(list[1].id.as_deref(), Some("98765432109876543210987654321"));
+        // An enum keeps the text too.
+        #[derive(Debug, PartialEq)]
+        struct E(String);
+        impl From<String> for E {
+            fn from(s: String) -> Self {
+                E(s)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for E {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                deserialize_enum(d)
+            }
+        }
+        let e: Vec<E> = sdk("[123456789012345678901234567890, 2.50, \"Z\"]");
+        assert_eq!(
+            e,
+            [
+                E("123456789012345678901234567890".into()),
+                E("2.50".into()),
+                E("Z".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn integer_fields_get_the_integer_written_or_none() {
+        let n = |json: &str| sdk::<Record>(&format!(r#"{{"n":{json}}}"#)).n;
+        assert_eq!(n("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(n("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(n("-9223372036854775809"), None);
+        assert_eq!(n("9223372036854775808"), None);
+        assert_eq!(n("123456789012345678901234567890"), None);
+        assert_eq!(n("-123456789012345678901234567890"), None);
+        assert_eq!(n("4.0"), Some(4));
+        assert_eq!(n("12500e-2"), Some(125));
+        assert_eq!(n("1e18"), Some(1_000_000_000_000_000_000));
+        assert_eq!(n("9007199254740993.0"), Some(9_007_199_254_740_993));
+        assert_eq!(n("1.00000000000000001"), None);
+        assert_eq!(n("1.5"), None);
+        assert_eq!(n("1e19"), None);
+        assert_eq!(n("\"-9223372036854775809\""), None);
+        assert_eq!(n("\"1e3\""), Some(1000));
+        assert_eq!(n("\" 42 \""), Some(42));
+        // Number fields get the nearest float, also for integers beyond 64 bits.
+        let count = |json: &str| sdk::<Record>(&format!(r#"{{"count":{json}}}"#)).count;
+        assert_eq!(
+            count("123456789012345678901234567890"),
+            Some(1.2345678901234568e29)
+        );
+        assert_eq!(
+            count("-18446744073709551617"),
+            Some(-18446744073709551617.0)
+        );
+        assert_eq!(count("1e-400"), Some(0.0));
+    }
+
+    #[test]
+    fn integer_text_is_read_exactly() {
+        for (text, expected) in [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("0.000e5", Some(0)),
+            ("+17", Some(17)),
+            ("1.2345e4", Some(12345)),
+            ("1.2345e3", None),
+            ("00012", Some(12)),
+            ("120e-1", Some(12)),
+            ("1e-1", None),
+            ("5e99999999999999999999", None),
+            ("0e99999999999999999999", Some(0)),
+            ("9.223372036854775807e18", Some(i64::MAX)),
+            ("-9.223372036854775808e18", Some(i64::MIN)),
+            ("9.223372036854775808e18", None),
+            ("", None),
+            ("-", None),
+            (".", None),
+            ("1e", None),
+            ("1x", None),
+            ("inf", None),
+            ("NaN", None),
+            ("1_000", None),
+        ] {
+            assert_eq!(integer_from_text(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn floats_decode_to_the_nearest_double_of_their_text() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut json = String::from("[");
+        let mut texts = Vec::new();
+        for i in 0..5_000 {
+            // 16 to 17 significant digits, any exponent a double can hold.
+            let digits: String = (0..rng.usize(16..=17))
+                .map(|_| char::from(b'0' + rng.u8(0..10)))
+                .collect();
+            let text = format!("{}.{}e{}", rng.u8(1..10), digits, rng.i32(-300..300));
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!(r#"{{"count":{text}}}"#));
+            texts.push(text);
+        }
+        json.push(']');
+        let records: Vec<Record> = sdk(&json);
+        for (record, text) in records.iter().zip(&texts) {
+            let nearest: f64 = text.parse().unwrap();
+            assert_eq!(record.count, Some(nearest), "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_f64_make_their_field_none_and_fail_nothing() {
+        let huge = "9".repeat(400);
+        let m: Record = sdk(&format!(
+            r#"{{"id":1e400,"count":-1e400,"n":1E+400,"flag":1e400,"inner":1e400,
+                "tags":[1e400,"a",{huge},-{huge}],"inners":[{{"name":1e400}},{{"name":"b"}}],
+                "extra":{{"keep":1,"big":1e400,"deep":[2e308,"x"]}},
+                "unknown":1e400,"unknown2":{{"deep":[-1e400,{huge}]}}}}"#
+        ));
+        assert_eq!(m.id, None);
+        assert_eq!(m.count, None);
+        assert_eq!(m.n, None);
+        assert_eq!(m.flag, None);
+        assert_eq!(m.inner, None);
+        assert_eq!(m.tags, Some(vec!["a".to_owned()]));
+        assert_eq!(
+            m.inners,
+            Some(vec![
+                Inner { name: None },
+                Inner {
+                    name: Some("b".into())
+                }
+            ])
+        );
+        assert_eq!(
+            serde_json::Value::Object(m.extra.unwrap()),
+            serde_json::json!({"keep": 1, "big": null, "deep": [null, "x"]})
+        );
+        // Only in fields the model does not know: ignored.
+        let m: Record = sdk(r#"{"x":1e400,"id":"a","y":[-1e400,{"z":2e308}],"n":3}"#);
+        assert_eq!((m.id.as_deref(), m.n), (Some("a"), Some(3)));
+        // In a list of models, the other items and fields are untouched.
+        let list: Vec<Record> = sdk(r#"[{"id":"a","count":1e400},{"id":"b","count":2.5}]"#);
+        let got: Vec<_> = list.iter().map(|r| (r.id.as_deref(), r.count)).collect();
+        assert_eq!(got, [(Some("a"), None), (Some("b"), Some(2.5))]);
+        // With a text field that also needs its exact text.
+        let m: Record = sdk(r#"{"id":123456789012345678901234567890,"count":1e400}"#);
+        assert_eq!(m.id.as_deref(), Some("123456789012345678901234567890"));
+        assert_eq!(m.count, None);
+    }
+
+    #[test]
+    fn a_body_that_is_still_wrong_reports_its_own_error() {
+        let context = crate::error::RequestContext::new(http::Method::GET, "/records");
+        let error = crate::response::decode_json::<Vec<Record>>(
+            &context,
+            http::StatusCode::OK,
+            &http::HeaderMap::new(),
+            br#"[{"count":1e400},{"inners":[{"name":tru}]}]"#,
+            None,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("at `[1].inners[0].name`"), "{text}");
+        // The mode is per decode: a model decoded directly afterwards reads as usual.
+        let m: Record = serde_json::from_str(r#"{"id":"x","n":2}"#).unwrap();
+        assert_eq!((m.id.as_deref(), m.n), (Some("x"), Some(2)));
     }
 }

@@ -139,8 +139,9 @@ pub enum Error {
     Api {
         /// The HTTP status of the answer.
         status: StatusCode,
-        /// The server's `message` (from its `ErrorResponse`), or the start of the body when it
-        /// was not JSON.
+        /// The server's `message` (from its `ErrorResponse`), else its `error` or `errors`
+        /// field, else a description of the body with its start; redacted of the key, then cut
+        /// (see [`crate::response::excerpt`]).
         message: Option<String>,
         /// The request that failed.
         context: RequestContext,
@@ -203,7 +204,8 @@ pub enum Error {
         /// The response's `Content-Type`, if any.
         content_type: Option<String>,
         /// Where in the JSON document decoding failed (`.` is the root, `[3].status` is the
-        /// `status` field of the fourth item).
+        /// `status` field of the fourth item). A very deep path keeps its first and last 32
+        /// levels around `…(N levels)…`, and long keys are cut, so it stays a few KiB at most.
         json_path: String,
         /// What was wrong.
         message: String,

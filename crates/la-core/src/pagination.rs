@@ -187,10 +187,16 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
                 match next_cursor(&decoded.headers) {
                     Err(message) => Position::Refused(cursor_error(message)),
                     Ok(Some(cursor)) if state.loaded_cursors.contains(&cursor) => {
-                        Position::Refused(cursor_error(state.client.key().redact(&format!(
+                        // The cursor is the server's text: redacted, then cut.
+                        let shown = crate::response::excerpt(
+                            &cursor,
+                            Some(state.client.key()),
+                            crate::response::HEADER_CHARS,
+                        );
+                        Position::Refused(cursor_error(format!(
                             "the server returned a cursor whose page was already loaded \
-                             ({cursor}); stopping to avoid an endless loop"
-                        ))))
+                             ({shown}); stopping to avoid an endless loop"
+                        )))
                     }
                     Ok(Some(cursor)) => Position::At(Some(PageToken::Cursor(cursor))),
                     Ok(None) => Position::Done,

@@ -421,3 +421,33 @@ async fn invalid_paging_parameters_fail_before_sending() {
     }
     nothing.assert_async().await;
 }
+
+#[tokio::test]
+async fn a_repeated_cursor_in_the_error_is_redacted_before_it_is_cut() {
+    // A long cursor that holds the key across the point where the error cuts it.
+    let cursor = format!("{}{}tail", "c".repeat(195), common::KEY);
+    let mut server = mockito::Server::new_async().await;
+    page(&mut server, "_perPage=2", body(0..2), Some(&cursor)).await;
+    server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::UrlEncoded("_cursor".into(), cursor.clone()))
+        .with_status(200)
+        .with_header("next_page_cursor", &cursor)
+        .with_body(body(2..4))
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
+            .await;
+    match results.last() {
+        Some(Err(err @ Error::Decode { message, .. })) => {
+            assert!(message.contains("endless loop"), "{err}");
+            assert!(message.contains(&"c".repeat(195)), "{err}");
+            assert!(!message.contains("tail"), "not cut: {err}");
+            common::assert_no_key("cursor error", &format!("{err} {err:?}"));
+            assert!(!message.contains(&common::KEY[..8]), "{err}");
+        }
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+}

@@ -29,7 +29,7 @@ async fn an_https_base_url_gets_a_tls_handshake() {
     });
     let client = Client::builder()
         .base_url(&format!("https://127.0.0.1:{port}/api/v3"))
-        .api_key("k3y")
+        .api_key("k3y-4567")
         .no_retry()
         .no_rate_limit()
         .build()
@@ -63,7 +63,7 @@ fn groups(provider: &rustls::crypto::CryptoProvider) -> Vec<rustls::NamedGroup> 
 fn provider_after_building_a_client() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     Client::builder()
         .account("acme")
-        .api_key("k3y")
+        .api_key("k3y-4567")
         .build()
         .unwrap();
     rustls::crypto::CryptoProvider::get_default()

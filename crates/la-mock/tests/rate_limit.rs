@@ -21,16 +21,16 @@ async fn ping(sim: &Simulator, key: &str) -> reqwest::Response {
 #[tokio::test]
 async fn burst_then_429_with_retry_after() {
     let sim = small()
-        .api_key("k1")
-        .api_key("k2")
+        .api_key("key-one-1")
+        .api_key("key-two-2")
         .rate_limit(RateLimit::new(5, Duration::from_secs(10)).with_burst(3))
         .start()
         .await
         .unwrap();
     for _ in 0..3 {
-        assert_eq!(ping(&sim, "k1").await.status(), StatusCode::OK);
+        assert_eq!(ping(&sim, "key-one-1").await.status(), StatusCode::OK);
     }
-    let r = ping(&sim, "k1").await;
+    let r = ping(&sim, "key-one-1").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -41,7 +41,7 @@ async fn burst_then_429_with_retry_after() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("rate limit"));
     // Another key has its own bucket.
-    assert_eq!(ping(&sim, "k2").await.status(), StatusCode::OK);
+    assert_eq!(ping(&sim, "key-two-2").await.status(), StatusCode::OK);
     let c = sim.counters();
     assert_eq!(c.operation("ping").rate_limited, 1);
     assert_eq!(c.operation("ping").received, 5);

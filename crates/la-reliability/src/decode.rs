@@ -140,6 +140,17 @@ fn within(actual: &str, expected: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
+/// Whether `fragment` is a JSON number within `f64`'s range that a parsed number would write
+/// out differently: an integer beyond 64 bits, or any number with a fraction or an exponent.
+fn loses_text_as_f64(fragment: &str) -> bool {
+    let is_number = fragment
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && fragment.parse::<f64>().is_ok_and(f64::is_finite);
+    let beyond_64_bits = fragment.parse::<i64>().is_err() && fragment.parse::<u64>().is_err();
+    is_number && beyond_64_bits
+}
+
 /// Values that should never be where a field of the model is expected.
 fn fragment() -> BoxedStrategy<String> {
     let fixed = prop::sample::select(vec![
@@ -157,7 +168,13 @@ fn fragment() -> BoxedStrategy<String> {
         "1e-400",
         "18446744073709551616",
         "-9223372036854775809",
+        "123456789012345678901234567890",
+        "-123456789012345678901234567890",
         "123456789012345678901234567890.5",
+        "0.1000000000000000055511151231257827",
+        "1.50",
+        "2.5E-3",
+        "1E+400",
         "\"\\ud800\"",
         "\"\\udc00\\ud800\"",
         "\"\\u0000\"",
@@ -331,6 +348,12 @@ where
                     "replacing `{}` changed other fields",
                     expected
                 );
+                // A number where the model holds text comes back as written.
+                if let (1, Some(Value::String(text))) = (target.len(), value.get(key))
+                    && loses_text_as_f64(&fragment)
+                {
+                    prop_assert_eq!(text, &fragment, "the text of `{}` changed", expected);
+                }
             }
             Ok(())
         })
@@ -420,6 +443,30 @@ mod tests {
         assert_eq!(path_text(&[]), ".");
         assert!(within("a.b[3]", "a.b"));
         assert!(!within("a.bc", "a.b"));
+    }
+
+    #[test]
+    fn numbers_whose_text_a_float_would_change_are_recognised() {
+        for text in [
+            "1.50",
+            "1e3",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "0.1",
+        ] {
+            assert!(loses_text_as_f64(text), "{text}");
+        }
+        for text in [
+            "7",
+            "-7",
+            "18446744073709551615",
+            "1e400",
+            "\"1.5\"",
+            "true",
+            "[]",
+        ] {
+            assert!(!loses_text_as_f64(text), "{text}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 
 use crate::body::Body;
+use crate::client::Origin;
 use crate::error::{BoxError, Error, RequestContext, Target, TransportKind};
 use crate::request::RequestMeta;
 
@@ -39,16 +40,55 @@ impl ReqwestTransport {
         self
     }
 
-    /// The reqwest client the SDK builds by default: the given user agent and connect timeout,
-    /// no cookies, no retries of its own (the retry layer decides), and redirects followed only
-    /// within the same origin so the API key never reaches another host.
+    /// The reqwest client the SDK builds by default, without any proxy: the given user agent and
+    /// connect timeout, no cookies, no retries of its own (the retry layer decides), and
+    /// redirects followed only within the same origin so the API key never reaches another
+    /// host.
+    ///
+    /// [`ReqwestTransport::client_for`] is the same client for one API origin, which uses the
+    /// system's proxy for an `https://` origin.
     pub fn default_client(
+        user_agent: &str,
+        connect_timeout: std::time::Duration,
+    ) -> Result<reqwest::Client, Error> {
+        Self::build_client(
+            reqwest::Client::builder().no_proxy(),
+            user_agent,
+            connect_timeout,
+        )
+    }
+
+    /// The reqwest client [`ClientBuilder::build`](crate::ClientBuilder::build) makes for the
+    /// API at `origin` (see [`ReqwestTransport::default_client`]), with this rule for proxies:
+    ///
+    /// - a plain `http://` origin (a loopback simulator) is always reached directly: a proxy set
+    ///   in the environment (`HTTP_PROXY`, `ALL_PROXY`, ...) or by the system is not used,
+    ///   since it would receive every request, `apikey` header included, in clear text;
+    /// - an `https://` origin uses the system's proxy, as reqwest finds it (`HTTPS_PROXY`,
+    ///   `ALL_PROXY`, `NO_PROXY`, ...): the proxy is asked for a `CONNECT` tunnel to the API's
+    ///   host and port, and sees only that host name; the requests, the key among their
+    ///   headers, travel inside TLS to the API itself, which the client authenticates.
+    pub fn client_for(
+        origin: &Origin,
+        user_agent: &str,
+        connect_timeout: std::time::Duration,
+    ) -> Result<reqwest::Client, Error> {
+        let builder = reqwest::Client::builder();
+        let builder = if origin.is_https() {
+            builder
+        } else {
+            builder.no_proxy()
+        };
+        Self::build_client(builder, user_agent, connect_timeout)
+    }
+
+    fn build_client(
+        builder: reqwest::ClientBuilder,
         user_agent: &str,
         connect_timeout: std::time::Duration,
     ) -> Result<reqwest::Client, Error> {
         #[cfg(feature = "rustls-ring")]
         install_ring_provider();
-        let builder = reqwest::Client::builder();
         #[cfg(feature = "native-tls")]
         let builder = builder.tls_backend_native();
         builder
