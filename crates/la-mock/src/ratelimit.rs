@@ -132,7 +132,13 @@ impl RateLimit {
                 "invalid rate limit '{text}': both numbers must be positive"
             ));
         }
-        Ok(Self::new(limit, Duration::from_secs_f64(secs)))
+        let window = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|window| !window.is_zero())
+            .ok_or_else(|| {
+                format!("invalid rate limit '{text}': the window must be between 1 ns and 10^19 s")
+            })?;
+        Ok(Self::new(limit, window))
     }
 }
 
@@ -141,6 +147,9 @@ impl Default for RateLimit {
         Self::liveagent()
     }
 }
+
+/// A hundred years: the longest GCRA interval the limiter keeps.
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The limiter state, per key: a theoretical arrival time (GCRA), the admitted arrivals of the
 /// last window (sliding) or the current window and its count (fixed).
@@ -201,18 +210,21 @@ impl Limiter {
     }
 
     fn check_gcra(&mut self, cfg: RateLimit, key: &str, now: Instant) -> Result<(), Duration> {
-        let interval = cfg.interval();
-        let tolerance = interval * cfg.burst.saturating_sub(1);
+        // Past a century a slot is as good as never; the clamp keeps `Instant`s in range.
+        let interval = cfg.interval().min(CENTURY);
+        let tolerance = interval.saturating_mul(cfg.burst.saturating_sub(1));
         let stored = self.tat.get(key).copied().unwrap_or(now);
         let tat = stored.max(now);
         let ahead = tat.saturating_duration_since(now);
         if ahead > tolerance {
             return Err(ahead - tolerance);
         }
+        // A window so long that the next slot is past what an `Instant` holds: never again.
+        let next = tat.checked_add(interval).ok_or(Duration::MAX)?;
         match self.tat.get_mut(key) {
-            Some(slot) => *slot = tat + interval,
+            Some(slot) => *slot = next,
             None => {
-                self.tat.insert(key.to_string(), tat + interval);
+                self.tat.insert(key.to_string(), next);
             }
         }
         Ok(())
@@ -313,10 +325,33 @@ mod tests {
     }
 
     #[test]
+    fn absurd_windows_refuse_instead_of_overflowing() {
+        let t0 = Instant::now();
+        for algorithm in [
+            RateLimitAlgorithm::Gcra,
+            RateLimitAlgorithm::Sliding,
+            RateLimitAlgorithm::Fixed,
+        ] {
+            let cfg = RateLimit::new(2, Duration::MAX).with_algorithm(algorithm);
+            let mut l = Limiter::starting_at(Some(cfg), t0);
+            let answers: Vec<bool> = (0..4)
+                .map(|_| l.check("k", t0 + Duration::from_secs(1)).is_ok())
+                .collect();
+            assert_eq!(answers, [true, true, false, false], "{algorithm}");
+        }
+        // A bucket as deep as a u32 holds: its tolerance saturates.
+        let deep = RateLimit::new(2, Duration::MAX).with_burst(u32::MAX);
+        let mut l = Limiter::starting_at(Some(deep), t0);
+        assert!((0..3).all(|_| l.check("k", t0).is_ok()));
+    }
+
+    #[test]
     fn parses() {
         assert_eq!(RateLimit::parse("180/60"), Ok(RateLimit::per_minute(180)));
         assert!(RateLimit::parse("x/60").is_err());
         assert!(RateLimit::parse("0/60").is_err());
+        assert!(RateLimit::parse("5/1e30").is_err());
+        assert!(RateLimit::parse("5/1e-12").is_err());
         assert_eq!("gcra".parse(), Ok(RateLimitAlgorithm::Gcra));
         assert_eq!("Sliding".parse(), Ok(RateLimitAlgorithm::Sliding));
         assert_eq!("fixed".parse(), Ok(RateLimitAlgorithm::Fixed));
