@@ -517,3 +517,42 @@ async fn a_call_dropped_while_waiting_leaves_the_line_and_takes_no_token() {
         "{gap:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_call_does_not_overtake_a_waiting_one() {
+    // No burst, no margin: one call every 100 ms (and a nanosecond).
+    let limit = RateLimit::new(10, Duration::from_secs(1))
+        .unwrap()
+        .burst(1)
+        .unwrap()
+        .jitter_margin(Duration::ZERO);
+    let double = Double::always(Reply::json("{}"));
+    let client = double.builder().rate_limit(limit).build().unwrap();
+    let call = |name: &'static str| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .execute::<serde_json::Value>(get().query("call", name))
+                .await
+        })
+    };
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    // The waiting call asks at 10 ms and sleeps until the next slot; tokio's timer wakes it on
+    // the millisecond after the slot.
+    tokio::time::advance(Duration::from_millis(10)).await;
+    let waiting = call("waiting");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    // Half a millisecond after the slot opened, before the waiting call wakes, a new call comes:
+    // the token is free, but the new call must take its place in line.
+    tokio::time::advance(Duration::from_micros(89_500)).await;
+    let newcomer = call("newcomer");
+    waiting.await.unwrap().unwrap();
+    newcomer.await.unwrap().unwrap();
+    let order: Vec<String> = double
+        .seen()
+        .iter()
+        .skip(1)
+        .map(|s| s.uri.query().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(order, ["call=waiting", "call=newcomer"]);
+}
