@@ -518,17 +518,21 @@ async fn a_call_dropped_while_waiting_leaves_the_line_and_takes_no_token() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_new_call_does_not_overtake_a_waiting_one() {
+/// The order in which a waiting call and a newcomer that arrives after the token freed, but
+/// before the waiting call woke, reach the server. The newcomer uses another client sharing the
+/// limiter when `other_client` is set.
+async fn waiting_call_and_newcomer(other_client: bool) -> Vec<String> {
     // No burst, no margin: one call every 100 ms (and a nanosecond).
     let limit = RateLimit::new(10, Duration::from_secs(1))
         .unwrap()
         .burst(1)
         .unwrap()
         .jitter_margin(Duration::ZERO);
+    let limiter: Arc<dyn Limiter> = Arc::new(LocalLimiter::new(limit));
     let double = Double::always(Reply::json("{}"));
-    let client = double.builder().rate_limit(limit).build().unwrap();
-    let call = |name: &'static str| {
+    let first = double.builder().limiter(limiter.clone()).build().unwrap();
+    let second = double.builder().limiter(limiter).build().unwrap();
+    let call = |client: &la_core::Client, name: &'static str| {
         let client = client.clone();
         tokio::spawn(async move {
             client
@@ -536,23 +540,76 @@ async fn a_new_call_does_not_overtake_a_waiting_one() {
                 .await
         })
     };
-    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    let _: serde_json::Value = first.execute(get()).await.unwrap();
     // The waiting call asks at 10 ms and sleeps until the next slot; tokio's timer wakes it on
     // the millisecond after the slot.
     tokio::time::advance(Duration::from_millis(10)).await;
-    let waiting = call("waiting");
+    let waiting = call(&first, "waiting");
     tokio::time::advance(Duration::from_millis(1)).await;
     // Half a millisecond after the slot opened, before the waiting call wakes, a new call comes:
     // the token is free, but the new call must take its place in line.
     tokio::time::advance(Duration::from_micros(89_500)).await;
-    let newcomer = call("newcomer");
+    let newcomer = call(if other_client { &second } else { &first }, "newcomer");
     waiting.await.unwrap().unwrap();
     newcomer.await.unwrap().unwrap();
-    let order: Vec<String> = double
+    double
         .seen()
         .iter()
         .skip(1)
         .map(|s| s.uri.query().unwrap_or_default().to_owned())
-        .collect();
-    assert_eq!(order, ["call=waiting", "call=newcomer"]);
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_call_does_not_overtake_a_waiting_one() {
+    assert_eq!(
+        waiting_call_and_newcomer(false).await,
+        ["call=waiting", "call=newcomer"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_of_another_client_sharing_the_limiter_does_not_overtake_either() {
+    assert_eq!(
+        waiting_call_and_newcomer(true).await,
+        ["call=waiting", "call=newcomer"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn clients_sharing_one_limiter_share_one_line() {
+    const TASKS_PER_CLIENT: usize = 8;
+    const CALLS: usize = 25;
+    let limit = RateLimit::new(20, Duration::from_secs(1)).unwrap();
+    let limiter: Arc<dyn Limiter> = Arc::new(LocalLimiter::new(limit));
+    let double = Double::always(Reply::json("{}"));
+    let clients = [
+        double.builder().limiter(limiter.clone()).build().unwrap(),
+        double.builder().limiter(limiter).build().unwrap(),
+    ];
+    let mut handles = Vec::new();
+    for client in &clients {
+        for _ in 0..TASKS_PER_CLIENT {
+            let client = client.clone();
+            handles.push(tokio::spawn(async move {
+                let mut longest = Duration::ZERO;
+                for _ in 0..CALLS {
+                    let start = Instant::now();
+                    let _: serde_json::Value = client.execute(get()).await.unwrap();
+                    longest = longest.max(start.elapsed());
+                }
+                longest
+            }));
+        }
+    }
+    let mut longest = Duration::ZERO;
+    for handle in handles {
+        longest = longest.max(handle.await.unwrap());
+    }
+    let fair = limit.interval() * (2 * TASKS_PER_CLIENT) as u32;
+    assert!(
+        longest <= fair * 2,
+        "a call waited {longest:?}, fair share {fair:?}"
+    );
+    assert_eq!(double.calls(), 2 * TASKS_PER_CLIENT * CALLS);
 }

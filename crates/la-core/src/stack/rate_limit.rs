@@ -35,7 +35,8 @@
 //! fair (FIFO) lock while it sleeps until its slot, and a call that finds a token free is
 //! admitted at once only when nobody is in line, so it never overtakes a waiting call. A call
 //! dropped while it waits (a timeout, a cancelled task) leaves the line and takes no token. With
-//! `k` tasks sharing the limit, a call waits about `k * T`.
+//! `k` tasks sharing the limit, a call waits about `k * T`. The line belongs to the limiter
+//! ([`Limiter::waiting_line`]), so clients sharing one limiter also share its line.
 //!
 //! The time a call spends in line is recorded in its [`LimiterWait`] extension, when it has one,
 //! so the retry layer's `max_elapsed` clock leaves it out.
@@ -230,6 +231,28 @@ pub trait Limiter: Send + Sync + fmt::Debug + 'static {
     fn try_acquire_now(&self) -> Option<Result<(), Denied>> {
         None
     }
+
+    /// The line in which calls wait for this limiter's tokens, when the limiter keeps one, so
+    /// that several clients sharing the limiter also share one line (arrival order across all
+    /// of them). The default is `None`: each [`RateLimitLayer`] keeps its own line.
+    fn waiting_line(&self) -> Option<WaitingLine> {
+        None
+    }
+}
+
+/// The line of calls waiting for a limiter's tokens, first come first served: whoever holds its
+/// lock (a fair, FIFO `tokio::sync::Mutex`) is first in line.
+///
+/// A limiter that returns one from [`Limiter::waiting_line`] has every client that uses it wait
+/// in that one line; otherwise each [`RateLimitLayer`] has a line of its own.
+#[derive(Clone, Debug, Default)]
+pub struct WaitingLine(Arc<tokio::sync::Mutex<()>>);
+
+impl WaitingLine {
+    /// An empty line.
+    pub fn new() -> Self {
+        Self::default()
+    }
 }
 
 /// A governor clock that follows tokio's clock, so a paused test clock drives the limiter too.
@@ -257,6 +280,7 @@ impl Clock for TokioClock {
 /// The in-process limiter: GCRA from the `governor` crate.
 pub struct LocalLimiter {
     limit: RateLimit,
+    line: WaitingLine,
     inner: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>,
 }
 
@@ -271,6 +295,7 @@ impl LocalLimiter {
             .allow_burst(limit.burst);
         Self {
             limit,
+            line: WaitingLine::new(),
             inner: RateLimiter::direct_with_clock(quota, TokioClock::default()),
         }
     }
@@ -303,6 +328,10 @@ impl Limiter for LocalLimiter {
 
     fn try_acquire_now(&self) -> Option<Result<(), Denied>> {
         Some(self.try_acquire())
+    }
+
+    fn waiting_line(&self) -> Option<WaitingLine> {
+        Some(self.line.clone())
     }
 }
 
@@ -352,22 +381,24 @@ impl LimiterWait {
 /// A layer that takes a token from a [`Limiter`] before each call.
 ///
 /// In [`RateLimitMode::Wait`] the calls that wait are admitted in arrival order (see the
-/// [module documentation](self)); the line is shared by every clone of the layer and of the
-/// services it makes.
+/// [module documentation](self)); the line is the limiter's own when it keeps one
+/// ([`Limiter::waiting_line`], as [`LocalLimiter`] does), otherwise one shared by every clone of
+/// the layer and of the services it makes.
 #[derive(Clone, Debug)]
 pub struct RateLimitLayer {
     limiter: Arc<dyn Limiter>,
     mode: RateLimitMode,
-    line: Arc<tokio::sync::Mutex<()>>,
+    line: WaitingLine,
 }
 
 impl RateLimitLayer {
     /// A layer over a shared limiter.
     pub fn new(limiter: Arc<dyn Limiter>, mode: RateLimitMode) -> Self {
+        let line = limiter.waiting_line().unwrap_or_default();
         Self {
             limiter,
             mode,
-            line: Arc::new(tokio::sync::Mutex::new(())),
+            line,
         }
     }
 }
@@ -380,7 +411,7 @@ impl<S> tower::Layer<S> for RateLimitLayer {
             inner,
             limiter: Arc::clone(&self.limiter),
             mode: self.mode,
-            line: Arc::clone(&self.line),
+            line: Arc::clone(&self.line.0),
         }
     }
 }

@@ -79,7 +79,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 
-use super::rate_limit::{BoxFuture, Denied, Limiter, LocalLimiter, RateLimit};
+use super::rate_limit::{BoxFuture, Denied, Limiter, LocalLimiter, RateLimit, WaitingLine};
 
 /// The default prefix of the Redis key that holds a limit's state.
 pub const DEFAULT_KEY_PREFIX: &str = "liveagent:ratelimit:";
@@ -415,6 +415,7 @@ impl RedisLimiterBuilder {
                 interval_us,
                 tolerance_us,
                 fallback,
+                line: WaitingLine::new(),
                 on_failure: self.on_failure,
                 redis_timeout: self.redis_timeout,
                 connect_timeout: self.connect_timeout,
@@ -520,6 +521,8 @@ struct Inner {
     interval_us: u64,
     tolerance_us: u64,
     fallback: LocalLimiter,
+    /// The line of this process's calls waiting for a token, shared by every client using it.
+    line: WaitingLine,
     on_failure: RedisFailure,
     redis_timeout: Duration,
     connect_timeout: Duration,
@@ -644,6 +647,10 @@ impl fmt::Debug for RedisLimiter {
 impl Limiter for RedisLimiter {
     fn acquire(&self) -> BoxFuture<'_, Result<(), Denied>> {
         Box::pin(self.inner.acquire())
+    }
+
+    fn waiting_line(&self) -> Option<WaitingLine> {
+        Some(self.inner.line.clone())
     }
 }
 
