@@ -496,6 +496,27 @@ async fn a_wrong_answer_to_script_load_is_an_error_not_a_panic() {
     }
 }
 
+#[tokio::test]
+async fn the_right_sha_from_script_load_starts_the_limiter() {
+    // What a real Redis does: name the script by the SHA-1 of its text.
+    let fake = FakeRedis::start(|command| match command[0].as_str() {
+        "SCRIPT" => {
+            let sha = redis::Script::new(&command[2]).get_hash().to_owned();
+            format!("${}\r\n{sha}\r\n", sha.len()).into_bytes()
+        }
+        _ => b"*2\r\n:1\r\n:0\r\n".to_vec(),
+    });
+    let limiter = RedisLimiter::builder(&fake.url(), KEY, scaled_limit())
+        .redis_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(limiter.acquire().await, Ok(()));
+    assert_eq!(limiter.stats().redis_decisions, 1);
+    assert_eq!(fake.commands(), ["SCRIPT", "EVALSHA"]);
+}
+
 /// Answers a real Redis never gives to the limiter's script.
 const MALFORMED: [&[u8]; 15] = [
     b"+OK\r\n",
