@@ -518,7 +518,7 @@ async fn the_right_sha_from_script_load_starts_the_limiter() {
 }
 
 /// Answers a real Redis never gives to the limiter's script.
-const MALFORMED: [&[u8]; 15] = [
+const MALFORMED: &[&[u8]] = &[
     b"+OK\r\n",
     b":5\r\n",
     b"$-1\r\n",
@@ -534,6 +534,15 @@ const MALFORMED: [&[u8]; 15] = [
     b"*2\r\n$1\r\n1\r\n$1\r\n0\r\n",
     b"*2\r\n*0\r\n:0\r\n",
     b"-ERR something broke\r\n",
+    // Not RESP at all, or numbers that are not numbers.
+    b"!!garbage\r\n",
+    b"*2\r\n:abc\r\n:0\r\n",
+    b"*2\r\n:0\r\n:99999999999999999999999\r\n",
+    // RESP3 types on a RESP2 connection.
+    b",1.5\r\n",
+    b"_\r\n",
+    b"%1\r\n:1\r\n:0\r\n",
+    b"*2\r\n#t\r\n,0\r\n",
 ];
 
 #[tokio::test]
