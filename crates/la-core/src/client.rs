@@ -395,7 +395,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the client-side rate limit (default: 180 per minute, burst 5).
+    /// Sets the client-side rate limit (default: 180 per minute, burst 5, the burst counted
+    /// within the 180; see [`RateLimit`] for the guarantee and its cost).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
         self

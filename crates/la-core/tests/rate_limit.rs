@@ -117,8 +117,12 @@ async fn fail_fast_mode_returns_rate_limited_with_retry_after() {
             context,
             ..
         } => {
-            assert!(*retry_after > Duration::from_secs(29), "{retry_after:?}");
-            assert!(*retry_after <= Duration::from_secs(30), "{retry_after:?}");
+            // (60 s + the 600 ms jitter margin) / 2, plus a nanosecond.
+            assert!(*retry_after > Duration::from_secs(30), "{retry_after:?}");
+            assert!(
+                *retry_after <= Duration::from_millis(30_301),
+                "{retry_after:?}"
+            );
             assert_eq!(context.path, "/api/v3/tickets");
         }
         other => panic!("expected RateLimited, got {other:?}"),
@@ -131,7 +135,7 @@ async fn fail_fast_mode_returns_rate_limited_with_retry_after() {
     );
 
     // Once the interval has passed, a request goes out again.
-    tokio::time::advance(Duration::from_secs(30)).await;
+    tokio::time::advance(Duration::from_millis(30_301)).await;
     let _: serde_json::Value = client.execute(get()).await.unwrap();
     assert_eq!(double.calls(), 2);
 }
@@ -328,4 +332,284 @@ async fn after_an_immediate_denial_fail_fast_mode_fails_without_calling_the_serv
     assert!(err.to_string().contains("GET /api/v3/tickets"), "{err}");
     assert_eq!(limiter.asked(), (1, 0));
     assert_eq!(double.calls(), 0);
+}
+
+/// Sends one call per task, `tasks` tasks at once, through a client with `limit`; returns the
+/// instants at which the calls reached the transport, in order.
+async fn arrivals_of_concurrent_calls(limit: RateLimit, tasks: usize) -> Vec<Instant> {
+    let double = Double::always(Reply::json("{}"));
+    let client = double
+        .builder()
+        .rate_limit(limit)
+        .total_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.execute::<serde_json::Value>(get()).await })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap().unwrap();
+    }
+    let mut times: Vec<Instant> = double.seen().iter().map(|s| s.at).collect();
+    times.sort();
+    assert_eq!(times.len(), tasks);
+    times
+}
+
+/// The most instants of the sorted `times` inside one closed window of length `window`.
+fn most_in_a_closed_window(times: &[Instant], window: Duration) -> usize {
+    times
+        .iter()
+        .enumerate()
+        .map(|(i, start)| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t - *start <= window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_window_holds_more_than_the_limit_burst_included() {
+    let scaled = RateLimit::new(20, Duration::from_secs(1)).unwrap();
+    let deep_burst = RateLimit::new(40, Duration::from_secs(2))
+        .unwrap()
+        .burst(10)
+        .unwrap();
+    for (limit, tasks) in [
+        (RateLimit::default(), 400),
+        (scaled, 300),
+        (deep_burst, 300),
+    ] {
+        let times = arrivals_of_concurrent_calls(limit, tasks).await;
+        let n = limit.requests() as usize;
+        // The guarantee: at most N in any closed window of the window plus the jitter margin,
+        // so at most N in any window of the window itself, however the server aligns it.
+        let widest = limit.window() + limit.margin();
+        let most = most_in_a_closed_window(&times, widest);
+        assert!(most <= n, "{limit:?}: {most} requests within {widest:?}");
+        assert!(
+            most_in_a_closed_window(&times, limit.window()) <= n,
+            "{limit:?}"
+        );
+        // And it costs no more than that: the burst at once, then one per interval (a burst
+        // of two or more absorbs the timer's whole-millisecond wake-ups, so they do not add up).
+        let b = limit.burst_size() as usize;
+        assert_eq!(times[b - 1], times[0], "{limit:?}: the burst goes at once");
+        let span = *times.last().unwrap() - times[0];
+        let expected = limit.interval() * (tasks - b) as u32;
+        assert!(
+            span >= expected && span <= expected + Duration::from_millis(1),
+            "{limit:?}: {span:?} for {tasks} requests, expected {expected:?}"
+        );
+        println!(
+            "{limit:?}: {tasks} calls, at most {most} in any {widest:?}, sustained {:.2} per {:?}",
+            limit.window().as_secs_f64() / limit.interval().as_secs_f64(),
+            limit.window()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_sharing_the_limit_each_wait_about_their_fair_share() {
+    const TASKS: usize = 16;
+    const CALLS: usize = 25;
+    let limit = RateLimit::new(20, Duration::from_secs(1)).unwrap();
+    let double = Double::always(Reply::json("{}"));
+    let client = double.builder().rate_limit(limit).build().unwrap();
+    let handles: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut longest = Duration::ZERO;
+                for _ in 0..CALLS {
+                    let start = Instant::now();
+                    let _: serde_json::Value = client.execute(get()).await.unwrap();
+                    longest = longest.max(start.elapsed());
+                }
+                longest
+            })
+        })
+        .collect();
+    let mut longest = Duration::ZERO;
+    for handle in handles {
+        longest = longest.max(handle.await.unwrap());
+    }
+    // With every task always waiting for its next call, a call's fair share is one slot per
+    // task: 16 intervals of the limiter's pace (about 1.05 s; 0.8 s at the nominal 20/s).
+    let fair = limit.interval() * TASKS as u32;
+    println!("longest wait {longest:?}, fair share {fair:?}");
+    assert!(
+        longest <= fair * 2,
+        "a call waited {longest:?}, fair share {fair:?}"
+    );
+    assert_eq!(double.calls(), TASKS * CALLS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_calls_are_admitted_in_arrival_order() {
+    // No burst, no margin: one call every 100 ms.
+    let limit = RateLimit::new(10, Duration::from_secs(1))
+        .unwrap()
+        .burst(1)
+        .unwrap()
+        .jitter_margin(Duration::ZERO);
+    let double = Double::always(Reply::json("{}"));
+    let client = double.builder().rate_limit(limit).build().unwrap();
+    let mut handles = Vec::new();
+    for i in 0..12 {
+        let client = client.clone();
+        handles.push(tokio::spawn(async move {
+            let request = get().query("n", i);
+            client.execute::<serde_json::Value>(request).await
+        }));
+        // Each call arrives 7 ms after the previous one, well before the slot it waits for.
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    for handle in handles {
+        handle.await.unwrap().unwrap();
+    }
+    let order: Vec<String> = double
+        .seen()
+        .iter()
+        .map(|s| s.uri.query().unwrap_or_default().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("n={i}")).collect();
+    assert_eq!(order, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_while_waiting_leaves_the_line_and_takes_no_token() {
+    // One call per second (and a nanosecond), no burst.
+    let limit = RateLimit::new(1, Duration::from_secs(1))
+        .unwrap()
+        .jitter_margin(Duration::ZERO);
+    let double = Double::always(Reply::json("{}"));
+    let client = double.builder().rate_limit(limit).build().unwrap();
+    let start = Instant::now();
+    let _: serde_json::Value = client.execute(get()).await.unwrap();
+    // The second call waits first in line; the third queues behind it.
+    let second = {
+        let client = client.clone();
+        tokio::spawn(async move { client.execute::<serde_json::Value>(get()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = {
+        let client = client.clone();
+        tokio::spawn(async move { client.execute::<serde_json::Value>(get()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    second.abort();
+    assert!(second.await.unwrap_err().is_cancelled());
+    third.await.unwrap().unwrap();
+    let seen = double.seen();
+    assert_eq!(seen.len(), 2, "the dropped call was sent");
+    // The third call took the slot the second one left: one interval after the first call
+    // (tokio's timer wakes on whole milliseconds).
+    let gap = seen[1].at - start;
+    assert!(
+        gap >= limit.interval() && gap <= limit.interval() + Duration::from_millis(1),
+        "{gap:?}"
+    );
+}
+
+/// The order in which a waiting call and a newcomer that arrives after the token freed, but
+/// before the waiting call woke, reach the server. The newcomer uses another client sharing the
+/// limiter when `other_client` is set.
+async fn waiting_call_and_newcomer(other_client: bool) -> Vec<String> {
+    // No burst, no margin: one call every 100 ms (and a nanosecond).
+    let limit = RateLimit::new(10, Duration::from_secs(1))
+        .unwrap()
+        .burst(1)
+        .unwrap()
+        .jitter_margin(Duration::ZERO);
+    let limiter: Arc<dyn Limiter> = Arc::new(LocalLimiter::new(limit));
+    let double = Double::always(Reply::json("{}"));
+    let first = double.builder().limiter(limiter.clone()).build().unwrap();
+    let second = double.builder().limiter(limiter).build().unwrap();
+    let call = |client: &la_core::Client, name: &'static str| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .execute::<serde_json::Value>(get().query("call", name))
+                .await
+        })
+    };
+    let _: serde_json::Value = first.execute(get()).await.unwrap();
+    // The waiting call asks at 10 ms and sleeps until the next slot; tokio's timer wakes it on
+    // the millisecond after the slot.
+    tokio::time::advance(Duration::from_millis(10)).await;
+    let waiting = call(&first, "waiting");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    // Half a millisecond after the slot opened, before the waiting call wakes, a new call comes:
+    // the token is free, but the new call must take its place in line.
+    tokio::time::advance(Duration::from_micros(89_500)).await;
+    let newcomer = call(if other_client { &second } else { &first }, "newcomer");
+    waiting.await.unwrap().unwrap();
+    newcomer.await.unwrap().unwrap();
+    double
+        .seen()
+        .iter()
+        .skip(1)
+        .map(|s| s.uri.query().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_call_does_not_overtake_a_waiting_one() {
+    assert_eq!(
+        waiting_call_and_newcomer(false).await,
+        ["call=waiting", "call=newcomer"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_of_another_client_sharing_the_limiter_does_not_overtake_either() {
+    assert_eq!(
+        waiting_call_and_newcomer(true).await,
+        ["call=waiting", "call=newcomer"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn clients_sharing_one_limiter_share_one_line() {
+    const TASKS_PER_CLIENT: usize = 8;
+    const CALLS: usize = 25;
+    let limit = RateLimit::new(20, Duration::from_secs(1)).unwrap();
+    let limiter: Arc<dyn Limiter> = Arc::new(LocalLimiter::new(limit));
+    let double = Double::always(Reply::json("{}"));
+    let clients = [
+        double.builder().limiter(limiter.clone()).build().unwrap(),
+        double.builder().limiter(limiter).build().unwrap(),
+    ];
+    let mut handles = Vec::new();
+    for client in &clients {
+        for _ in 0..TASKS_PER_CLIENT {
+            let client = client.clone();
+            handles.push(tokio::spawn(async move {
+                let mut longest = Duration::ZERO;
+                for _ in 0..CALLS {
+                    let start = Instant::now();
+                    let _: serde_json::Value = client.execute(get()).await.unwrap();
+                    longest = longest.max(start.elapsed());
+                }
+                longest
+            }));
+        }
+    }
+    let mut longest = Duration::ZERO;
+    for handle in handles {
+        longest = longest.max(handle.await.unwrap());
+    }
+    let fair = limit.interval() * (2 * TASKS_PER_CLIENT) as u32;
+    assert!(
+        longest <= fair * 2,
+        "a call waited {longest:?}, fair share {fair:?}"
+    );
+    assert_eq!(double.calls(), 2 * TASKS_PER_CLIENT * CALLS);
 }

@@ -7,6 +7,8 @@
 #![cfg(feature = "redis-limiter")]
 
 mod common;
+#[path = "support/fake_redis.rs"]
+mod fake_redis;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Double, KEY, Reply, assert_no_key, capture_traces};
+use fake_redis::FakeRedis;
 use la_core::stack::rate_limit::{Denied, LocalLimiter};
 use la_core::stack::redis_limiter::{
     DEFAULT_KEY_PREFIX, RedisFailure, RedisLimiter, RedisLimiterError,
@@ -34,10 +37,10 @@ fn scaled_limit() -> RateLimit {
         .unwrap()
 }
 
-/// The largest number of requests a token bucket lets through in `elapsed`.
+/// The largest number of requests the limiter lets through in `elapsed`: the burst, then one
+/// per interval (a little longer than `window / requests`, so the burst stays inside the limit).
 fn budget(limit: RateLimit, elapsed: Duration) -> f64 {
-    f64::from(limit.burst_size())
-        + f64::from(limit.requests()) * elapsed.as_secs_f64() / limit.window().as_secs_f64()
+    f64::from(limit.burst_size()) + elapsed.as_secs_f64() / limit.interval().as_secs_f64()
 }
 
 async fn limiter(server: &RedisServer, limit: RateLimit) -> RedisLimiter {
@@ -149,11 +152,13 @@ async fn a_denied_acquire_tells_how_long_to_wait() {
     let Some(server) = RedisServer::start("a_denied_acquire_tells_how_long_to_wait") else {
         return;
     };
-    // One every 500 ms, no burst.
+    // One every 525 ms ((1 s + the 50 ms jitter margin) / 2), no burst.
     let limit = RateLimit::new(2, Duration::from_secs(1))
         .unwrap()
         .burst(1)
         .unwrap();
+    // Redis keeps whole microseconds, rounded up.
+    let interval = limit.interval() + Duration::from_micros(1);
     let first = limiter(&server, limit).await;
     let second = limiter(&server, limit).await;
     assert_eq!(first.acquire().await, Ok(()));
@@ -161,7 +166,7 @@ async fn a_denied_acquire_tells_how_long_to_wait() {
         panic!("the second limiter must see the first one's token");
     };
     assert!(
-        retry_after > Duration::from_millis(400) && retry_after <= Duration::from_millis(500),
+        retry_after > Duration::from_millis(400) && retry_after <= interval,
         "{retry_after:?}"
     );
     tokio::time::sleep(retry_after).await;
@@ -446,4 +451,160 @@ async fn the_local_limiter_stays_the_default() {
     assert!(format!("{builder:?}").contains("redis_limiter: None"));
     let client = builder.build().unwrap();
     let _: serde_json::Value = client.execute(get()).await.unwrap();
+}
+
+/// A limiter over a fake Redis, patient enough that a loaded machine does not turn an answer
+/// into a timeout.
+fn limiter_over(fake: &FakeRedis, policy: RedisFailure) -> RedisLimiter {
+    RedisLimiter::builder(&fake.url(), KEY, scaled_limit())
+        .on_failure(policy)
+        .redis_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .retry_redis_after(Duration::from_millis(300))
+        .build_lazy()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_wrong_answer_to_script_load_is_an_error_not_a_panic() {
+    let answers: [&'static [u8]; 7] = [
+        b"+OK\r\n",
+        b":1\r\n",
+        b"$40\r\n0000000000000000000000000000000000000000\r\n",
+        b"$-1\r\n",
+        b"*0\r\n",
+        b"*2\r\n:1\r\n:0\r\n",
+        b"-ERR unknown command 'SCRIPT'\r\n",
+    ];
+    for answer in answers {
+        let fake = FakeRedis::always(answer);
+        let shown = String::from_utf8_lossy(answer).into_owned();
+        let err = RedisLimiter::builder(&fake.url(), KEY, scaled_limit())
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .await
+            .unwrap_err();
+        match &err {
+            RedisLimiterError::Unavailable { message, .. } => {
+                if !answer.starts_with(b"-") {
+                    assert!(message.contains("SHA-1"), "{shown:?}: {message}");
+                }
+            }
+            other => panic!("{shown:?}: expected Unavailable, got {other:?}"),
+        }
+        assert_eq!(fake.commands(), ["SCRIPT"], "{shown:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_right_sha_from_script_load_starts_the_limiter() {
+    // What a real Redis does: name the script by the SHA-1 of its text.
+    let fake = FakeRedis::start(|command| match command[0].as_str() {
+        "SCRIPT" => {
+            let sha = redis::Script::new(&command[2]).get_hash().to_owned();
+            format!("${}\r\n{sha}\r\n", sha.len()).into_bytes()
+        }
+        _ => b"*2\r\n:1\r\n:0\r\n".to_vec(),
+    });
+    let limiter = RedisLimiter::builder(&fake.url(), KEY, scaled_limit())
+        .redis_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(limiter.acquire().await, Ok(()));
+    assert_eq!(limiter.stats().redis_decisions, 1);
+    assert_eq!(fake.commands(), ["SCRIPT", "EVALSHA"]);
+}
+
+/// Answers a real Redis never gives to the limiter's script.
+const MALFORMED: &[&[u8]] = &[
+    b"+OK\r\n",
+    b":5\r\n",
+    b"$-1\r\n",
+    b"*-1\r\n",
+    b"*0\r\n",
+    b"*1\r\n:1\r\n",
+    b"*3\r\n:1\r\n:0\r\n:0\r\n",
+    b"*2\r\n:2\r\n:0\r\n",
+    b"*2\r\n:1\r\n:-1\r\n",
+    b"*2\r\n:0\r\n:-5\r\n",
+    b"*2\r\n:0\r\n:9223372036854775807\r\n",
+    b"*2\r\n:-9223372036854775808\r\n:0\r\n",
+    b"*2\r\n$1\r\n1\r\n$1\r\n0\r\n",
+    b"*2\r\n*0\r\n:0\r\n",
+    b"-ERR something broke\r\n",
+    // Not RESP at all, or numbers that are not numbers.
+    b"!!garbage\r\n",
+    b"*2\r\n:abc\r\n:0\r\n",
+    b"*2\r\n:0\r\n:99999999999999999999999\r\n",
+    // RESP3 types on a RESP2 connection.
+    b",1.5\r\n",
+    b"_\r\n",
+    b"%1\r\n:1\r\n:0\r\n",
+    b"*2\r\n#t\r\n,0\r\n",
+];
+
+#[tokio::test]
+async fn wrong_answers_from_the_script_go_to_the_failure_policy_not_a_panic() {
+    for answer in MALFORMED {
+        let shown = String::from_utf8_lossy(answer).into_owned();
+        let fake = FakeRedis::always(answer);
+        // The fallback decides: a token from the local limiter.
+        let limiter = limiter_over(&fake, RedisFailure::FallBackToLocal);
+        assert_eq!(limiter.acquire().await, Ok(()), "{shown:?}");
+        let stats = limiter.stats();
+        assert_eq!(
+            (
+                stats.redis_decisions,
+                stats.redis_failures,
+                stats.policy_decisions
+            ),
+            (0, 1, 1),
+            "{shown:?}"
+        );
+        assert!(!limiter.is_redis_healthy(), "{shown:?}");
+        assert_eq!(fake.commands(), ["EVALSHA"], "{shown:?}");
+
+        // The deny policy refuses, asking to wait no longer than the pause before Redis is
+        // asked again.
+        let limiter = limiter_over(&fake, RedisFailure::Deny);
+        match limiter.acquire().await {
+            Err(Denied { retry_after }) => {
+                assert!(
+                    retry_after <= Duration::from_millis(300),
+                    "{shown:?}: {retry_after:?}"
+                );
+            }
+            Ok(()) => panic!("{shown:?}: granted"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_script_missing_from_the_cache_is_sent_with_eval() {
+    let fake = FakeRedis::start(|command| match command[0].as_str() {
+        "EVALSHA" => b"-NOSCRIPT No matching script. Please use EVAL.\r\n".to_vec(),
+        "EVAL" => b"*2\r\n:0\r\n:250000\r\n".to_vec(),
+        _ => b"-ERR unexpected\r\n".to_vec(),
+    });
+    let limiter = limiter_over(&fake, RedisFailure::Deny);
+    assert_eq!(
+        limiter.acquire().await,
+        Err(Denied {
+            retry_after: Duration::from_millis(250)
+        })
+    );
+    assert_eq!(limiter.stats().redis_decisions, 1);
+    assert_eq!(limiter.stats().redis_failures, 0);
+    assert_eq!(fake.commands(), ["EVALSHA", "EVAL"]);
+
+    // EVAL answering nonsense is a failure like any other.
+    let fake = FakeRedis::start(|command| match command[0].as_str() {
+        "EVALSHA" => b"-NOSCRIPT No matching script. Please use EVAL.\r\n".to_vec(),
+        _ => b"*2\r\n:7\r\n:7\r\n".to_vec(),
+    });
+    let limiter = limiter_over(&fake, RedisFailure::FallBackToLocal);
+    assert_eq!(limiter.acquire().await, Ok(()));
+    assert_eq!(limiter.stats().redis_failures, 1);
 }

@@ -462,3 +462,102 @@ async fn an_idempotent_post_keeps_its_marking_across_several_retries() {
         "{views:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn time_queued_in_the_limiter_does_not_eat_the_retry_allowance() {
+    // One call per minute (60.6 s with the jitter margin): the second call queues for a minute
+    // in the client's own limiter, then the server answers 429.
+    let limit = la_core::RateLimit::per_minute(1).unwrap();
+    let double = Double::sequence(vec![
+        Reply::json("{}"),
+        Reply::status(429).header("retry-after", "1"),
+        Reply::json(r#"{"ok":true}"#),
+    ]);
+    let client = double
+        .builder()
+        .rate_limit(limit)
+        .retry(RetryConfig::default().max_elapsed(Duration::from_secs(60)))
+        .total_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let _: serde_json::Value = client.execute(get("/tickets")).await.unwrap();
+    let start = Instant::now();
+    let value: serde_json::Value = client.execute(get("/tickets")).await.unwrap();
+    assert_eq!(value["ok"], true);
+    let seen = double.seen();
+    assert_eq!(seen.len(), 3, "the 429 was retried");
+    // Both attempts of the second call waited for the limiter, about a minute each.
+    assert!(seen[1].at - seen[0].at >= limit.interval());
+    assert!(seen[2].at - seen[1].at >= limit.interval());
+    assert!(start.elapsed() >= limit.interval() * 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn time_spent_on_attempts_still_counts_toward_max_elapsed() {
+    // No limiter wait here: the server itself is slow to refuse, so the clock runs out.
+    let double = Double::new(|n, _| match n {
+        0 => Reply::status(429).header("retry-after", "20"),
+        _ => Reply::json("{}"),
+    });
+    let client = double
+        .builder()
+        .no_rate_limit()
+        .retry(RetryConfig::default().max_elapsed(Duration::from_secs(15)))
+        .build()
+        .unwrap();
+    let err = client
+        .execute::<serde_json::Value>(get("/tickets"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { .. }), "{err:?}");
+    assert_eq!(double.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_too_large_for_a_duration_is_too_long_not_absent() {
+    let values = [
+        ("99999999999999999999", Some(Duration::MAX)),
+        ("18446744073709551616", Some(Duration::MAX)),
+        ("1e30", Some(Duration::MAX)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", None),
+    ];
+    for max_retry_after in [Duration::from_secs(60), Duration::MAX] {
+        for (value, exact) in values {
+            let double = Double::sequence(vec![
+                Reply::status(429).header("retry-after", value),
+                Reply::json("{}"),
+            ]);
+            let client = double
+                .builder()
+                .no_rate_limit()
+                .retry(RetryConfig::default().max_retry_after(max_retry_after))
+                .build()
+                .unwrap();
+            let start = Instant::now();
+            let err = client
+                .execute::<serde_json::Value>(get("/tickets"))
+                .await
+                .unwrap_err();
+            assert_eq!(double.calls(), 1, "{value}: retried");
+            assert_eq!(start.elapsed(), Duration::ZERO, "{value}: waited");
+            match err {
+                Error::Api {
+                    status,
+                    retry_after: Some(reported),
+                    ..
+                } => {
+                    assert_eq!(status.as_u16(), 429);
+                    match exact {
+                        Some(exact) => assert_eq!(reported, exact, "{value}"),
+                        // Almost 8,000 years away.
+                        None => assert!(
+                            reported > Duration::from_secs(7_000 * 365 * 86_400),
+                            "{value}: {reported:?}"
+                        ),
+                    }
+                }
+                other => panic!("{value}: expected an API error with Retry-After, got {other:?}"),
+            }
+        }
+    }
+}

@@ -40,10 +40,21 @@
 //!
 //! # Rate limits
 //!
-//! Each API key has a token bucket in GCRA form: [`RateLimit::new`]`(limit, window)` admits
-//! `limit` requests per `window`, in bursts of up to `burst` requests (default: `limit`; change
-//! it with [`RateLimit::with_burst`]). Over the limit the answer is `429` with `Retry-After` in
-//! whole seconds. Start without a limit with [`SimBuilder::no_rate_limit`]; at run time use
+//! Each API key has its own limit: [`RateLimit::new`]`(limit, window)` admits `limit` requests
+//! per `window`. How they are counted is the limit's [`RateLimitAlgorithm`], chosen with
+//! [`RateLimit::with_algorithm`] (or `--rate-algorithm` on the command line):
+//!
+//! - [`RateLimitAlgorithm::Gcra`] (`gcra`, the default): a token bucket in GCRA form, in bursts of
+//!   up to `burst` requests (default: `limit`; change it with [`RateLimit::with_burst`]), then
+//!   one every `window / limit`;
+//! - [`RateLimitAlgorithm::Sliding`] (`sliding`): at most `limit` admitted requests in any
+//!   trailing `window`;
+//! - [`RateLimitAlgorithm::Fixed`] (`fixed`): at most `limit` admitted requests per fixed
+//!   `window`, the windows following one another from the simulator's start.
+//!
+//! Over the limit the answer is `429` with `Retry-After` in whole seconds (refused requests do
+//! not count), and the request counts as `rate_limited` in the [counters](Simulator::counters).
+//! Start without a limit with [`SimBuilder::no_rate_limit`]; at run time use
 //! [`Simulator::set_rate_limit`] (`None` turns it off) and [`Simulator::reset_rate_limits`].
 //!
 //! # Faults
@@ -96,7 +107,7 @@ pub use counters::{CounterSnapshot, Counts};
 pub use faults::{Fault, FaultId, FaultMatch, FaultRule, FaultTimes, RandomFaults};
 /// The HTTP method type used by [`FaultRule::route`] (the `http` crate's, as used by reqwest).
 pub use http::Method;
-pub use ratelimit::RateLimit;
+pub use ratelimit::{RateLimit, RateLimitAlgorithm};
 pub use seed::SeedCounts;
 pub use store::{Key, Resource};
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use la_mock::{RateLimit, SimConfig, Simulator};
+use la_mock::{RateLimit, RateLimitAlgorithm, SimConfig, Simulator};
 
 /// An embedded simulator of the LiveAgent REST API v3.
 #[derive(Debug, Parser)]
@@ -51,6 +51,11 @@ struct Args {
     /// The burst (bucket capacity) of the rate limit; defaults to N.
     #[arg(long, conflicts_with = "no_rate_limit")]
     rate_burst: Option<u32>,
+    /// How requests are counted against the rate limit: `gcra` (a token bucket, the default),
+    /// `sliding` (at most N in any trailing window) or `fixed` (at most N per window, windows
+    /// aligned to the simulator's start).
+    #[arg(long, value_name = "ALGORITHM", conflicts_with = "no_rate_limit")]
+    rate_algorithm: Option<RateLimitAlgorithm>,
     /// Turns rate limiting off.
     #[arg(long)]
     no_rate_limit: bool,
@@ -86,11 +91,12 @@ fn config(args: &Args) -> Result<SimConfig, String> {
         None
     } else {
         let limit = args.rate_limit.unwrap_or_default();
-        Some(match args.rate_burst {
+        let limit = match args.rate_burst {
             Some(0) => return Err("--rate-burst must be at least 1".to_string()),
             Some(b) => limit.with_burst(b),
             None => limit,
-        })
+        };
+        Some(limit.with_algorithm(args.rate_algorithm.unwrap_or_default()))
     };
     if let Some(path) = &args.seed_file {
         config.seed_records = Some(la_mock::read_seed_file(path).map_err(|e| e.to_string())?);
@@ -106,8 +112,8 @@ async fn run(config: SimConfig) -> Result<(), String> {
     println!("API key: {}", sim.api_key());
     match sim.rate_limit() {
         Some(l) => println!(
-            "rate limit: {} requests per {:?} (burst {})",
-            l.limit, l.window, l.burst
+            "rate limit: {} requests per {:?} (burst {}, {})",
+            l.limit, l.window, l.burst, l.algorithm
         ),
         None => println!("rate limit: off"),
     }

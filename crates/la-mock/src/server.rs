@@ -364,7 +364,10 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
     if let Err(wait) = lock(&shared.limiter).check(&key, Instant::now()) {
         count(Event::RateLimited);
-        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let secs = wait
+            .as_secs()
+            .saturating_add(u64::from(wait.subsec_nanos() > 0))
+            .max(1);
         let resp = error_response(
             StatusCode::TOO_MANY_REQUESTS,
             format!("rate limit exceeded: retry in {secs} s"),

@@ -30,6 +30,10 @@ fn bad_input_is_a_clear_one_line_error() {
         (vec!["--seed-tickets".into(), "-5".into()], "-5"),
         (vec!["--rate-limit".into(), "fast".into()], "rate limit"),
         (
+            vec!["--rate-algorithm".into(), "leaky".into()],
+            "gcra, sliding or fixed",
+        ),
+        (
             vec![
                 "--rate-limit".into(),
                 "10/60".into(),
@@ -134,4 +138,59 @@ fn serves_and_prints_url_and_key() {
     });
     drop(child);
     assert_eq!(body["subject"], "From file");
+}
+
+#[test]
+fn the_rate_limit_algorithm_is_chosen_on_the_command_line() {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_la-mock"))
+            .args([
+                "--port",
+                "0",
+                "--api-key",
+                "cli-key",
+                "--rate-limit",
+                "2/60",
+                "--rate-algorithm",
+                "sliding",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .take(3)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        lines[2], "rate limit: 2 requests per 60s (burst 2, sliding)",
+        "{lines:?}"
+    );
+    let url = lines[0].rsplit(' ').next().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let statuses: Vec<u16> = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let response = client
+                .get(format!("{url}/ping"))
+                .header("apikey", "cli-key")
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    });
+    drop(child);
+    assert_eq!(statuses, [200, 200, 429]);
 }

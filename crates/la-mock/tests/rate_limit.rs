@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use la_mock::{RateLimit, Simulator};
+use la_mock::{RateLimit, RateLimitAlgorithm, Simulator};
 use reqwest::StatusCode;
 
 async fn ping(sim: &Simulator, key: &str) -> reqwest::Response {
@@ -109,4 +109,60 @@ async fn runtime_changes_and_refill() {
     assert_eq!(r.headers()["retry-after"], "30");
     sim.reset_rate_limits();
     assert_eq!(ping(&sim, &key).await.status(), StatusCode::OK);
+}
+
+/// Sends `n` pings with `key` one after the other; returns their statuses.
+async fn statuses(sim: &Simulator, key: &str, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::with_capacity(n);
+    for _ in 0..n {
+        statuses.push(ping(sim, key).await.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn sliding_window_admits_the_limit_then_refuses_with_retry_after() {
+    // A long window, so that nothing leaves it while the test runs.
+    let limit =
+        RateLimit::new(4, Duration::from_secs(60)).with_algorithm(RateLimitAlgorithm::Sliding);
+    let sim = small().rate_limit(limit).start().await.unwrap();
+    assert_eq!(
+        sim.rate_limit().unwrap().algorithm,
+        RateLimitAlgorithm::Sliding
+    );
+    let key = sim.api_key().to_string();
+    assert_eq!(
+        statuses(&sim, &key, 6).await,
+        [200, 200, 200, 200, 429, 429]
+    );
+    let r = ping(&sim, &key).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Room again when the first request leaves its 60 s window.
+    assert!((55..=60).contains(&retry), "retry after {retry}");
+    assert_eq!(sim.counters().operation("ping").rate_limited, 3);
+}
+
+#[tokio::test]
+async fn fixed_window_admits_the_limit_per_window_and_ignores_the_burst() {
+    let limit = RateLimit::new(3, Duration::from_secs(3600))
+        .with_burst(1)
+        .with_algorithm(RateLimitAlgorithm::Fixed);
+    let sim = small().rate_limit(limit).start().await.unwrap();
+    let key = sim.api_key().to_string();
+    // The burst of 1 applies to GCRA only: three at once, then refused until the next window.
+    assert_eq!(statuses(&sim, &key, 4).await, [200, 200, 200, 429]);
+    let r = ping(&sim, &key).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&retry), "retry after {retry}");
+    // Switching the algorithm at run time starts afresh.
+    sim.set_rate_limit(Some(limit.with_algorithm(RateLimitAlgorithm::Gcra)));
+    assert_eq!(statuses(&sim, &key, 2).await, [200, 429]);
 }

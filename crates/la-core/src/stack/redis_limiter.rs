@@ -8,7 +8,11 @@
 //! # How it works
 //!
 //! The limiter is the same GCRA (a token bucket in the form of a "theoretical arrival time") as
-//! the local one, with the same [`RateLimit`] (requests per window, burst). Each
+//! the local one, with the same [`RateLimit`] (requests per window, burst) and the same spacing
+//! ([`RateLimit::interval`]), so it keeps the same guarantee: at most `requests` in any window,
+//! burst included, whether the server counts with a token bucket, a sliding or a fixed window.
+//! Whatever Redis answers (a wrong SHA-1 to `SCRIPT LOAD`, a reply of the wrong shape, numbers
+//! out of range) is a failure handled as below, never a panic. Each
 //! [`acquire`](Limiter::acquire) runs one Lua script in Redis: one round trip, atomic, timed by
 //! Redis's own clock (`TIME`), so the clocks of the hosts do not matter. A request is allowed
 //! when a token is free; otherwise the script answers how long until one is, and the rate-limit
@@ -75,7 +79,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 
-use super::rate_limit::{BoxFuture, Denied, Limiter, LocalLimiter, RateLimit};
+use super::rate_limit::{BoxFuture, Denied, Limiter, LocalLimiter, RateLimit, WaitingLine};
 
 /// The default prefix of the Redis key that holds a limit's state.
 pub const DEFAULT_KEY_PREFIX: &str = "liveagent:ratelimit:";
@@ -411,6 +415,7 @@ impl RedisLimiterBuilder {
                 interval_us,
                 tolerance_us,
                 fallback,
+                line: WaitingLine::new(),
                 on_failure: self.on_failure,
                 redis_timeout: self.redis_timeout,
                 connect_timeout: self.connect_timeout,
@@ -449,16 +454,16 @@ impl RedisLimiterBuilder {
         // The check goes through the connection the limiter keeps, so that a started limiter
         // holds one connection to Redis, not a second one opened for the check alone.
         let check = async {
-            let mut connection = inner.manager()?;
-            inner.script.load_async(&mut connection).await
+            let mut connection = inner.manager().map_err(Failure::Redis)?;
+            inner.load_script(&mut connection).await
         };
         let unavailable = |message: String| RedisLimiterError::Unavailable {
             url: inner.shown_url.clone(),
             message,
         };
         match tokio::time::timeout(inner.connect_timeout, check).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => return Err(unavailable(inner.describe(&error))),
+            Ok(Ok(())) => {}
+            Ok(Err(failure)) => return Err(unavailable(inner.reason(&failure))),
             Err(_) => {
                 return Err(unavailable(format!(
                     "no answer within the connect timeout of {:?}",
@@ -516,6 +521,8 @@ struct Inner {
     interval_us: u64,
     tolerance_us: u64,
     fallback: LocalLimiter,
+    /// The line of this process's calls waiting for a token, shared by every client using it.
+    line: WaitingLine,
     on_failure: RedisFailure,
     redis_timeout: Duration,
     connect_timeout: Duration,
@@ -532,7 +539,8 @@ struct Inner {
 enum Failure {
     Redis(redis::RedisError),
     Timeout,
-    Malformed,
+    /// Redis answered something the limiter cannot use; says what was expected.
+    Malformed(&'static str),
 }
 
 impl RedisLimiter {
@@ -640,6 +648,10 @@ impl Limiter for RedisLimiter {
     fn acquire(&self) -> BoxFuture<'_, Result<(), Denied>> {
         Box::pin(self.inner.acquire())
     }
+
+    fn waiting_line(&self) -> Option<WaitingLine> {
+        Some(self.inner.line.clone())
+    }
 }
 
 impl Inner {
@@ -726,29 +738,56 @@ impl Inner {
         Ok(self.manager.get_or_init(|| manager).clone())
     }
 
+    /// Loads the script into Redis's script cache and checks that Redis names it by its SHA-1.
+    ///
+    /// The commands are the limiter's own, not `redis::Script`'s, and every answer is read as a
+    /// plain value: whatever Redis (or something posing as Redis) answers becomes a
+    /// [`Failure`], never a panic.
+    async fn load_script(&self, connection: &mut ConnectionManager) -> Result<(), Failure> {
+        let answer: redis::Value = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(GCRA_SCRIPT)
+            .query_async(connection)
+            .await
+            .map_err(Failure::Redis)?;
+        let sha = self.script.get_hash().as_bytes();
+        match &answer {
+            redis::Value::BulkString(bytes) if bytes.eq_ignore_ascii_case(sha) => Ok(()),
+            redis::Value::SimpleString(text) if text.as_bytes().eq_ignore_ascii_case(sha) => Ok(()),
+            _ => Err(Failure::Malformed(
+                "SCRIPT LOAD should answer the script's SHA-1",
+            )),
+        }
+    }
+
     async fn ask_redis(&self) -> Result<Result<(), Denied>, Failure> {
         let call = async {
             let mut connection = self.manager().map_err(Failure::Redis)?;
-            let mut invocation = self.script.prepare_invoke();
-            invocation
-                .key(&self.redis_key)
-                .arg(self.interval_us)
-                .arg(self.tolerance_us);
-            invocation
-                .invoke_async::<(i64, i64)>(&mut connection)
-                .await
-                .map_err(Failure::Redis)
+            let run = |command: &str, script: &str| {
+                let mut cmd = redis::cmd(command);
+                cmd.arg(script)
+                    .arg(1)
+                    .arg(&self.redis_key)
+                    .arg(self.interval_us)
+                    .arg(self.tolerance_us);
+                cmd
+            };
+            let evalsha = run("EVALSHA", self.script.get_hash());
+            match evalsha.query_async::<redis::Value>(&mut connection).await {
+                Ok(answer) => Ok(answer),
+                // Not in Redis's script cache (a restart, SCRIPT FLUSH): EVAL sends the script
+                // itself and caches it again.
+                Err(error) if error.code() == Some("NOSCRIPT") => run("EVAL", GCRA_SCRIPT)
+                    .query_async::<redis::Value>(&mut connection)
+                    .await
+                    .map_err(Failure::Redis),
+                Err(error) => Err(Failure::Redis(error)),
+            }
         };
-        let (allowed, wait_us) = tokio::time::timeout(self.redis_timeout, call)
+        let answer = tokio::time::timeout(self.redis_timeout, call)
             .await
             .map_err(|_| Failure::Timeout)??;
-        match (allowed, u64::try_from(wait_us)) {
-            (1, _) => Ok(Ok(())),
-            (0, Ok(wait_us)) => Ok(Err(Denied {
-                retry_after: Duration::from_micros(wait_us.max(1)),
-            })),
-            _ => Err(Failure::Malformed),
-        }
+        decision(&answer, self.interval_us.saturating_add(self.tolerance_us))
     }
 
     fn now_us(&self) -> u64 {
@@ -759,7 +798,7 @@ impl Inner {
         match failure {
             Failure::Redis(error) => self.describe(error),
             Failure::Timeout => format!("no answer within {:?}", self.redis_timeout),
-            Failure::Malformed => "unexpected answer from the limiter script".to_owned(),
+            Failure::Malformed(expected) => format!("unexpected answer from Redis: {expected}"),
         }
     }
 
@@ -773,11 +812,38 @@ impl Inner {
     }
 }
 
+/// Reads the script's answer: `{1, 0}` (a token was taken) or `{0, wait}` with a wait in
+/// microseconds between 0 and `max_wait_us` (no consistent state asks to wait longer than one
+/// interval plus the burst tolerance). Anything else is [`Failure::Malformed`].
+fn decision(answer: &redis::Value, max_wait_us: u64) -> Result<Result<(), Denied>, Failure> {
+    const EXPECTED: &str = "the limiter script should answer {1, 0} or {0, wait}";
+    let integer = |value: &redis::Value| match value {
+        redis::Value::Int(n) => Some(*n),
+        _ => None,
+    };
+    let items = match answer {
+        redis::Value::Array(items) => items.as_slice(),
+        _ => return Err(Failure::Malformed(EXPECTED)),
+    };
+    let (allowed, wait) = match items {
+        [allowed, wait] => (integer(allowed), integer(wait)),
+        _ => return Err(Failure::Malformed(EXPECTED)),
+    };
+    match (allowed, wait.map(u64::try_from)) {
+        (Some(1), Some(Ok(0))) => Ok(Ok(())),
+        (Some(0), Some(Ok(wait_us))) if wait_us <= max_wait_us => Ok(Err(Denied {
+            retry_after: Duration::from_micros(wait_us.max(1)),
+        })),
+        _ => Err(Failure::Malformed(EXPECTED)),
+    }
+}
+
 /// The GCRA interval and burst tolerance in whole microseconds, rounded up so the shared limit
-/// is never looser than asked.
+/// is never looser than asked. The interval is [`RateLimit::interval`], the same spacing as the
+/// local limiter's, so the shared limit keeps the same guarantee: at most `requests` in any
+/// window, burst included.
 fn gcra_parameters(limit: RateLimit) -> (u64, u64) {
-    let requests = u128::from(limit.requests());
-    let interval_ns = limit.window().as_nanos().div_ceil(requests);
+    let interval_ns = limit.interval().as_nanos();
     let interval_us = u64::try_from(interval_ns.div_ceil(1_000))
         .unwrap_or(u64::MAX)
         .max(1);
@@ -819,15 +885,18 @@ mod tests {
 
     #[test]
     fn parameters_round_up_to_whole_microseconds() {
+        // The local limiter's spacing (344,318,183 ns), rounded up to the microsecond.
         assert_eq!(
             gcra_parameters(RateLimit::default()),
-            (333_334, 4 * 333_334)
+            (344_319, 4 * 344_319)
         );
         let limit = RateLimit::new(20, Duration::from_secs(1))
             .unwrap()
             .burst(1)
-            .unwrap();
-        assert_eq!(gcra_parameters(limit), (50_000, 0));
+            .unwrap()
+            .jitter_margin(Duration::ZERO);
+        // 1 s / 20, plus the nanosecond that keeps the 21st request out of the window.
+        assert_eq!(gcra_parameters(limit), (50_001, 0));
     }
 
     #[test]

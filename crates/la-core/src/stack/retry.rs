@@ -16,8 +16,14 @@
 //! `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), unless the server sent
 //! `Retry-After` (seconds or an HTTP date): then its value is used, and when it is longer than
 //! `max_retry_after` the request is not retried at all and the answer goes back to the caller,
-//! whose error carries the server's `Retry-After`. Retries stop after `max_attempts` attempts,
-//! when the next delay would end after `max_elapsed`, or when the [`RetryBudget`] is empty.
+//! whose error carries the server's `Retry-After`. A `Retry-After` too large for a [`Duration`]
+//! (such as `99999999999999999999`) counts as too long, never as absent: it saturates at
+//! [`Duration::MAX`]. Retries stop after `max_attempts` attempts, when the next delay would end
+//! after `max_elapsed`, or when the [`RetryBudget`] is empty.
+//!
+//! The `max_elapsed` clock leaves out the time the call spent waiting in the client's own rate
+//! limiter: the [`RetryLayer`] gives each call a [`LimiterWait`] cell that the rate-limit layer
+//! fills, so a call that queued behind others for a minute can still be retried.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -29,6 +35,7 @@ use tokio::time::Instant;
 use crate::body::Body;
 use crate::error::{Error, TimeoutKind, TransportKind};
 use crate::request::{Idempotency, RequestMeta};
+use crate::stack::rate_limit::LimiterWait;
 
 /// Settings of the retry layer.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +47,8 @@ pub struct RetryConfig {
     pub initial_backoff: Duration,
     /// The largest backoff delay.
     pub max_backoff: Duration,
-    /// No retry starts later than this after the first attempt began.
+    /// No retry starts later than this after the first attempt began, not counting the time
+    /// spent waiting in the client's own rate limiter.
     pub max_elapsed: Duration,
     /// The longest server `Retry-After` the client waits for; longer ones end the retries.
     pub max_retry_after: Duration,
@@ -248,6 +256,9 @@ pub struct RetryPolicy {
     /// Attempts finished so far for the request this copy of the policy serves.
     attempts: u32,
     started: Option<Instant>,
+    /// The call's record of the time it spent waiting in the rate limiter, left out of
+    /// `max_elapsed`.
+    limiter_wait: Option<LimiterWait>,
     /// The request's [`RequestMeta`] when it was its only extension: kept here instead of in the
     /// saved copy of the request (copying an extension map costs three allocations), and put
     /// back into the copy when a retry is decided.
@@ -291,6 +302,7 @@ impl RetryPolicy {
             budget,
             attempts: 0,
             started: None,
+            limiter_wait: None,
             meta: None,
         })
     }
@@ -301,8 +313,56 @@ impl RetryPolicy {
     }
 
     /// The layer that applies this policy.
-    pub fn layer(self) -> tower::retry::RetryLayer<RetryPolicy> {
-        tower::retry::RetryLayer::new(self)
+    pub fn layer(self) -> RetryLayer {
+        RetryLayer { policy: self }
+    }
+}
+
+/// The retry layer: `tower::retry` with a [`RetryPolicy`], which first gives each call a
+/// [`LimiterWait`] cell (a request extension) so the policy's `max_elapsed` clock can leave out
+/// the time spent waiting in the client's rate limiter.
+#[derive(Clone, Debug)]
+pub struct RetryLayer {
+    policy: RetryPolicy,
+}
+
+impl<S> tower::Layer<S> for RetryLayer {
+    type Service = Retrying<S>;
+
+    fn layer(&self, inner: S) -> Retrying<S> {
+        Retrying {
+            inner: tower::retry::Retry::new(self.policy.clone(), inner),
+        }
+    }
+}
+
+/// The service made by [`RetryLayer`].
+#[derive(Clone, Debug)]
+pub struct Retrying<S> {
+    inner: tower::retry::Retry<RetryPolicy, S>,
+}
+
+impl<S> tower::Service<http::Request<Body>> for Retrying<S>
+where
+    tower::retry::Retry<RetryPolicy, S>: tower::Service<http::Request<Body>>,
+{
+    type Response =
+        <tower::retry::Retry<RetryPolicy, S> as tower::Service<http::Request<Body>>>::Response;
+    type Error =
+        <tower::retry::Retry<RetryPolicy, S> as tower::Service<http::Request<Body>>>::Error;
+    type Future =
+        <tower::retry::Retry<RetryPolicy, S> as tower::Service<http::Request<Body>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        request.extensions_mut().insert(LimiterWait::new());
+        self.inner.call(request)
     }
 }
 
@@ -347,15 +407,26 @@ fn classify(result: &Result<http::Response<Body>, Error>) -> (Retryable, Option<
 }
 
 /// Parses a `Retry-After` header: a number of seconds or an HTTP date.
+///
+/// A value too large for a [`Duration`] (more digits than a `u64` holds, `1e30`) saturates at
+/// [`Duration::MAX`]: it means "much too long", and the retry policy treats it so (no retry, the
+/// error carries it), never as a missing header. A date in the past is zero. `None` when the
+/// header is absent or is neither a non-negative number nor an HTTP date.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Only digits: whole seconds, however many.
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::try_from_secs_f64(seconds).ok())
-            .flatten();
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -415,9 +486,18 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
             Some(wait) => wait,
             None => self.config.backoff_for(self.attempts),
         };
-        let elapsed = self.started.map_or(Duration::ZERO, |s| s.elapsed());
-        if elapsed + delay > self.config.max_elapsed {
-            return None;
+        // The time spent waiting in the client's own rate limiter does not count.
+        let queued = self
+            .limiter_wait
+            .as_ref()
+            .map_or(Duration::ZERO, LimiterWait::get);
+        let elapsed = self
+            .started
+            .map_or(Duration::ZERO, |s| s.elapsed())
+            .saturating_sub(queued);
+        match elapsed.checked_add(delay) {
+            Some(end) if end <= self.config.max_elapsed => {}
+            _ => return None,
         }
         if !self.budget.withdraw() {
             tracing::debug!("not retrying: the retry budget is empty");
@@ -425,6 +505,9 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         }
         if let Some(saved) = self.meta.take() {
             request.extensions_mut().insert(RequestMeta::from(saved));
+            if let Some(wait) = &self.limiter_wait {
+                request.extensions_mut().insert(wait.clone());
+            }
         }
         tracing::debug!(
             method = %request.method(),
@@ -454,8 +537,13 @@ impl tower::retry::Policy<http::Request<Body>, http::Response<Body>, Error> for 
         *clone.version_mut() = request.version();
         *clone.headers_mut() = request.headers().clone();
         let extensions = request.extensions();
+        if self.attempts == 0 {
+            self.limiter_wait = extensions.get::<LimiterWait>().cloned();
+        }
+        // The meta and the wait cell alone are kept here, not in a copy of the extension map.
+        let own = 1 + usize::from(extensions.get::<LimiterWait>().is_some());
         match extensions.get::<RequestMeta>() {
-            Some(meta) if extensions.len() == 1 => self.meta = Some(SavedMeta::from(meta)),
+            Some(meta) if extensions.len() == own => self.meta = Some(SavedMeta::from(meta)),
             _ => *clone.extensions_mut() = extensions.clone(),
         }
         Some(clone)
@@ -480,6 +568,29 @@ mod tests {
         let past = SystemTime::now() - Duration::from_secs(30);
         headers.insert(RETRY_AFTER, httpdate::fmt_http_date(past).parse().unwrap());
         assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
+
+        // Too large for a duration: too long, not absent.
+        for huge in [
+            "99999999999999999999",
+            "18446744073709551616",
+            "1e30",
+            "inf",
+        ] {
+            headers.insert(RETRY_AFTER, huge.parse().unwrap());
+            assert_eq!(parse_retry_after(&headers), Some(Duration::MAX), "{huge}");
+        }
+        headers.insert(RETRY_AFTER, "18446744073709551615".parse().unwrap());
+        assert_eq!(
+            parse_retry_after(&headers),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        headers.insert(RETRY_AFTER, "1.5".parse().unwrap());
+        assert_eq!(
+            parse_retry_after(&headers),
+            Some(Duration::from_millis(1500))
+        );
+        headers.insert(RETRY_AFTER, "NaN".parse().unwrap());
+        assert_eq!(parse_retry_after(&headers), None);
 
         headers.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&headers), None);
