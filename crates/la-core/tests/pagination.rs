@@ -6,7 +6,7 @@ mod common;
 
 use common::{CountingLimiter, mock_builder};
 use futures_util::TryStreamExt;
-use la_core::pagination::{self, Page, PageStyle, PageToken};
+use la_core::pagination::{self, Page, PageStyle, PageToken, PaginationErrorKind};
 use la_core::{Client, Error, Method, Request};
 use mockito::{Matcher, Mock, ServerGuard};
 use serde::Deserialize;
@@ -239,11 +239,17 @@ async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
     );
     assert_eq!(results[1].as_ref().unwrap().next, None);
     match &results[2] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::CursorLoop,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("same"), "{err}");
             assert!(message.contains("endless loop"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     first.assert_async().await;
     again.assert_async().await;
@@ -279,11 +285,17 @@ async fn a_server_leading_back_to_an_earlier_cursor_is_an_error_not_an_endless_l
     // The page whose cursor leads back offers nothing to resume from.
     assert_eq!(results[2].as_ref().unwrap().next, None);
     match &results[3] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::CursorLoop,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("(A)"), "{err}");
             assert!(message.contains("endless loop"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     // Each page was asked for once: the repeated cursor was refused before a request.
     for mock in mocks {
@@ -320,7 +332,7 @@ async fn a_server_leading_back_to_the_starting_cursor_is_an_error() {
     let pages: Vec<Page<Item>> = results.into_iter().take(2).map(Result::unwrap).collect();
     assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
     assert!(
-        matches!(&error, Err(Error::Decode { message, .. }) if message.contains("(start)")),
+        matches!(&error, Err(Error::Pagination { kind: PaginationErrorKind::CursorLoop, message, .. }) if message.contains("(start)")),
         "{error:?}"
     );
     for mock in mocks {
@@ -343,10 +355,16 @@ async fn a_page_whose_cursor_header_is_not_text_is_delivered_before_the_error() 
     assert_eq!(page.items, vec![Item { id: 1 }, Item { id: 2 }]);
     assert_eq!(page.next, None);
     match &results[1] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::UnreadableCursor,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("next_page_cursor"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     assert_eq!(
         double.calls(),
@@ -417,7 +435,17 @@ async fn invalid_paging_parameters_fail_before_sending() {
         )
         .await;
         assert_eq!(results.len(), 1);
-        assert!(matches!(results[0], Err(Error::InvalidRequest { .. })));
+        assert!(
+            matches!(
+                &results[0],
+                Err(Error::Pagination {
+                    kind: PaginationErrorKind::InvalidParameter,
+                    context,
+                    ..
+                }) if context.path == "/api/v3/tickets"
+            ),
+            "{results:?}"
+        );
     }
     nothing.assert_async().await;
 }
