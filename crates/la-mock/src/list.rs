@@ -454,6 +454,67 @@ fn sort_key<'a>(record: &'a Value, column: &str, field: &FieldFn<'a>) -> String 
     }
 }
 
+/// Sorts records by a column (then by id), descending when asked. The column's value is the
+/// one the client sees: taken from the rendered record (some columns of a view are computed),
+/// or from the stored one when the rendering does not hold it.
+fn sort_records<'a>(
+    records: Vec<(&'a Key, &'a Value)>,
+    column: &str,
+    descending: bool,
+    field: &FieldFn<'a>,
+    render: &dyn Fn(&Key, &Value) -> Value,
+) -> Vec<(&'a Key, &'a Value)> {
+    let mut keyed: Vec<(String, &'a Key, &'a Value)> = records
+        .into_iter()
+        .map(|(k, r)| {
+            let shown = match render(k, r).get(column) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null) => Some(String::new()),
+                Some(other) => Some(other.to_string()),
+                None => None,
+            };
+            (shown.unwrap_or_else(|| sort_key(r, column, field)), k, r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        let ord = compare_text(&a.0, &b.0).then_with(|| a.1.cmp(b.1));
+        if descending { ord.reverse() } else { ord }
+    });
+    keyed.into_iter().map(|(_, k, r)| (k, r)).collect()
+}
+
+/// Runs a cursor list sorted by `_sortField`: the records in the column's order (then by id),
+/// the page after the record the cursor names. A cursor naming a record that is gone gives an
+/// empty last page.
+pub fn run_cursor_sorted<'a>(
+    source: impl Iterator<Item = (&'a Key, &'a Value)>,
+    req: &ListRequest,
+    column: &str,
+    field: &FieldFn<'a>,
+    render: &dyn Fn(&Key, &Value) -> Value,
+) -> ListOutcome {
+    let matching: Vec<(&Key, &Value)> = source
+        .filter(|(_, r)| record_matches(r, &req.filters, field))
+        .collect();
+    let all = sort_records(matching, column, req.descending, field, render);
+    let start = match &req.cursor {
+        None => 0,
+        Some(cursor) => all
+            .iter()
+            .position(|(k, _)| *k == cursor)
+            .map_or(all.len(), |i| i + 1),
+    };
+    run_cursor(
+        all.into_iter().skip(start),
+        &ListRequest {
+            filters: Vec::new(),
+            ..req.clone()
+        },
+        field,
+        render,
+    )
+}
+
 /// Runs a page-numbered list over records given in ascending id order.
 pub fn run_paged<'a>(
     source: impl DoubleEndedIterator<Item = (&'a Key, &'a Value)> + 'a,
@@ -467,14 +528,9 @@ pub fn run_paged<'a>(
     };
     let items = match &req.sort_field {
         Some(column) => {
-            let mut all: Vec<(&Key, &Value)> = filtered(Box::new(source)).collect();
-            all.sort_by(|a, b| {
-                let ord =
-                    compare_text(&sort_key(a.1, column, field), &sort_key(b.1, column, field))
-                        .then_with(|| a.0.cmp(b.0));
-                if req.descending { ord.reverse() } else { ord }
-            });
-            all.into_iter()
+            let all: Vec<(&Key, &Value)> = filtered(Box::new(source)).collect();
+            sort_records(all, column, req.descending, field, render)
+                .into_iter()
                 .skip(start)
                 .take(len)
                 .map(|(k, r)| render(k, r))

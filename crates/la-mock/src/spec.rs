@@ -238,6 +238,10 @@ impl SpecIndex {
     /// array property).
     pub fn list_item_schema<'a>(&'a self, op: &'a Operation) -> Option<&'a Value> {
         let schema = self.item_schema(op)?;
+        let answer = self.resolve(op.response.as_ref()?);
+        if answer.get("type").and_then(Value::as_str) == Some("array") {
+            return Some(schema);
+        }
         match self.wrapped_items(schema) {
             Some((_, items)) => Some(items),
             None => Some(schema),

@@ -177,7 +177,11 @@ pub(crate) fn serve_list<'a>(
         Ok(r) => r,
         Err(reply) => return reply,
     };
-    let outcome = if ctx.op.list == ListKind::Cursor {
+    let outcome = if ctx.op.list == ListKind::Cursor
+        && let Some(column) = req.sort_field.as_deref()
+    {
+        list::run_cursor_sorted(coll.iter(), &req, column, field, render)
+    } else if ctx.op.list == ListKind::Cursor {
         list::run_cursor(
             coll.iter_from(req.cursor.as_ref(), req.descending),
             &req,
