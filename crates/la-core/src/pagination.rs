@@ -4,7 +4,8 @@
 //! - **Offset** lists: a page-numbered list whose request sets `_from` (a zero-based offset,
 //!   which wins over `_page`), and optionally `_to` (the offset where the listing ends,
 //!   exclusive). Each next request asks for `_from` = the previous `_from` + the items received,
-//!   and `_to` = the smaller of the listing's end and `_from + _perPage`.
+//!   and `_to` = the smaller of the listing's end and `_from + _perPage`; items a server
+//!   serves past the end are not delivered.
 //! - **Cursor** lists (`_cursor`, `_perPage`): the next page's cursor comes back in the
 //!   `next_page_cursor` response header; no header, or an empty one, means the last page (a
 //!   header that is not text is an [`Error::Pagination`], never taken for the end). An empty
@@ -405,7 +406,12 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
     let body_digest = state.seen.digest(DigestOf::Body, response.body());
     let context = state.context.clone();
     let decoded = response::decode_with::<Vec<T>>(|| context, response, Some(state.client.key()))?;
-    let items = decoded.value;
+    let mut items = decoded.value;
+    if let (Mode::Offset { end: Some(end) }, Some(PageToken::Offset(from))) = (state.mode, &this) {
+        // A server that ignores `_to` may serve past the listing's end.
+        let left = usize::try_from(end.saturating_sub(*from)).unwrap_or(usize::MAX);
+        items.truncate(left);
+    }
     if !items.is_empty() {
         if state.seen.contains(body_digest) {
             let at = this
@@ -424,7 +430,7 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
     let received = count_of(items.len());
     state.position = match (state.mode, &this) {
         (Mode::Numbered, Some(PageToken::Number(n))) => {
-            next_numbered(&mut state, *n, received, asked).await?
+            next_numbered(&mut state, *n, received, asked).await
         }
         (Mode::Offset { end }, Some(PageToken::Offset(from))) => {
             next_offset(&mut state, *from, end, received, asked)
@@ -448,12 +454,7 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
 }
 
 /// After page `n` of a numbered listing brought `received` of `asked` items.
-async fn next_numbered(
-    state: &mut State,
-    n: u32,
-    received: u32,
-    asked: u32,
-) -> Result<Position, Error> {
+async fn next_numbered(state: &mut State, n: u32, received: u32, asked: u32) -> Position {
     let follow = |state: &State| match n.checked_add(1) {
         Some(next) => Position::At(Some(PageToken::Number(next))),
         None => Position::Refused(state.error(
@@ -465,38 +466,39 @@ async fn next_numbered(
         )),
     };
     if received == 0 {
-        return Ok(Position::Done);
+        return Position::Done;
     }
     if received >= asked {
         state.served_full = true;
-        return Ok(follow(state));
+        return follow(state);
     }
     if state.served_full {
-        return Ok(Position::Done);
+        return Position::Done;
     }
     if n == 1 {
         // A possible cap: go on at the size served; page 2 of it starts right after.
         state.size = received;
         state.served_full = true;
-        return Ok(follow(state));
+        return follow(state);
     }
     // Where page n's items lie depends on whether the server capped the size: page 1 at the
     // size asked tells (a full page 1: no cap, this short page was the last).
     let probe = state.request_for(Some(&PageToken::Number(1)), asked);
-    let first = state
-        .client
-        .execute_decoded::<Vec<IgnoredAny>>(probe)
-        .await?;
+    let first = match state.client.execute_decoded::<Vec<IgnoredAny>>(probe).await {
+        Ok(first) => first,
+        // The page's items are good: deliver them, then the error.
+        Err(error) => return Position::Refused(error),
+    };
     let cap = count_of(first.value.len());
     state.served_full = true;
     if cap >= asked || cap == 0 {
-        return Ok(Position::Done);
+        return Position::Done;
     }
     state.size = cap;
     if received < cap {
-        Ok(Position::Done)
+        Position::Done
     } else {
-        Ok(follow(state))
+        follow(state)
     }
 }
 

@@ -635,3 +635,61 @@ async fn a_full_last_page_numbered_u32_max_ends_in_an_overflow_error() {
     ));
     last.assert_async().await;
 }
+
+#[tokio::test]
+async fn an_offset_listing_stops_at_its_end_even_when_the_server_serves_more() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(
+            &mut server,
+            "_perPage=2&_from=10&_to=12",
+            body(10..12),
+            None,
+        )
+        .await,
+        // This server ignores `_to`: the items past the end are not delivered.
+        page(
+            &mut server,
+            "_perPage=2&_from=12&_to=13",
+            body(12..14),
+            None,
+        )
+        .await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let request = list(2)
+        .query("_from", 10)
+        .query("_to", 13)
+        .query("_page", 9);
+    let pages = all_pages(&client, request, PageStyle::Numbered).await;
+    assert_eq!(ids(&pages), vec![10, 11, 12]);
+    assert_eq!(pages[0].this, Some(PageToken::Offset(10)));
+    assert_eq!(pages[0].next, Some(PageToken::Offset(12)));
+    assert_eq!(pages[1].next, None);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_probe_delivers_the_page_before_the_error() {
+    let mut server = mockito::Server::new_async().await;
+    let short = page(&mut server, "_perPage=5&_page=3", body(0..2), None).await;
+    let probe = server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::Exact("_perPage=5&_page=1".into()))
+        .with_status(404)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
+        pagination::pages(client, list(5).query("_page", 3), PageStyle::Numbered),
+    )
+    .await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().items.len(), 2);
+    assert!(results[1].as_ref().is_err_and(Error::is_not_found));
+    short.assert_async().await;
+    probe.assert_async().await;
+}
