@@ -60,6 +60,8 @@
 //! - a cursor leads back to a page already loaded, directly or after a round such as
 //!   A → B → C → A; this is caught before the repeated page is loaded
 //!   ([`PaginationErrorKind::CursorLoop`]);
+//! - a cursor list served [`MAX_EMPTY_PAGES_IN_A_ROW`] empty pages in a row, each naming a new
+//!   cursor ([`PaginationErrorKind::NoProgress`]);
 //! - the next page's number or offset does not fit (a page number above `u32::MAX`, an
 //!   offset above `i64::MAX`) ([`PaginationErrorKind::Overflow`]);
 //! - a paging parameter cannot be used: `_perPage` or `_page` that is not a number from 1 (to
@@ -119,6 +121,10 @@ pub const LARGEST_PER_PAGE: u32 = 1000;
 /// How many pages (digests of cursors and of page bodies) a listing remembers to catch a
 /// server that leads back to a page already loaded; the oldest are forgotten first.
 pub const MAX_REMEMBERED_PAGES: usize = 100_000;
+
+/// How many empty pages in a row a cursor listing follows (each naming a next cursor) before it
+/// ends with [`PaginationErrorKind::NoProgress`].
+pub const MAX_EMPTY_PAGES_IN_A_ROW: u32 = 100;
 
 /// The largest offset a request may carry (`_from` is a signed 64-bit integer on the server).
 const MAX_OFFSET: u64 = i64::MAX as u64;
@@ -189,6 +195,9 @@ pub enum PaginationErrorKind {
     InvalidParameter,
     /// The `next_page_cursor` header is not text, so the next page cannot be asked for.
     UnreadableCursor,
+    /// The server sent [`MAX_EMPTY_PAGES_IN_A_ROW`] empty pages in a row, each naming a new
+    /// next cursor: a listing that makes no progress.
+    NoProgress,
 }
 
 impl fmt::Display for PaginationErrorKind {
@@ -199,6 +208,7 @@ impl fmt::Display for PaginationErrorKind {
             PaginationErrorKind::Overflow => "the next page cannot be numbered",
             PaginationErrorKind::InvalidParameter => "invalid paging parameter",
             PaginationErrorKind::UnreadableCursor => "unreadable next-page cursor",
+            PaginationErrorKind::NoProgress => "the server's pages bring nothing",
         })
     }
 }
@@ -310,6 +320,8 @@ struct State {
     served_full: bool,
     position: Position,
     seen: Seen,
+    /// Empty pages in a row (cursor lists).
+    empty_in_a_row: u32,
 }
 
 impl State {
@@ -435,7 +447,14 @@ async fn fetch<T: DeserializeOwned>(mut state: State) -> Result<Option<(Page<T>,
         (Mode::Offset { end }, Some(PageToken::Offset(from))) => {
             next_offset(&mut state, *from, end, received, asked)
         }
-        _ => next_cursor_position(&mut state, &decoded.headers),
+        _ => {
+            state.empty_in_a_row = if items.is_empty() {
+                state.empty_in_a_row.saturating_add(1)
+            } else {
+                0
+            };
+            next_cursor_position(&mut state, &decoded.headers)
+        }
     };
     let next = match &state.position {
         Position::At(next) => next.clone(),
@@ -546,6 +565,15 @@ fn next_cursor_position(state: &mut State, headers: &http::HeaderMap) -> Positio
             Position::Refused(state.error(PaginationErrorKind::UnreadableCursor, message))
         }
         Ok(None) => Position::Done,
+        Ok(Some(_)) if state.empty_in_a_row >= MAX_EMPTY_PAGES_IN_A_ROW => {
+            Position::Refused(state.error(
+                PaginationErrorKind::NoProgress,
+                format!(
+                    "{MAX_EMPTY_PAGES_IN_A_ROW} empty pages in a row, each with a new next \
+                     cursor; stopping to avoid an endless listing"
+                ),
+            ))
+        }
         Ok(Some(cursor)) => {
             let digest = state.seen.digest(DigestOf::Cursor, cursor.as_bytes());
             if state.seen.contains(digest) {
@@ -699,6 +727,7 @@ fn new_state(client: Client, context: RequestContext, start: Start) -> State {
         served_full: false,
         position: Position::At(start.token),
         seen,
+        empty_in_a_row: 0,
     }
 }
 
@@ -848,6 +877,46 @@ mod tests {
             .transport(transport)
             .build()
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn empty_pages_with_fresh_cursors_end_after_a_bounded_number() {
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = served.clone();
+        let transport = tower::service_fn(move |_request: http::Request<crate::Body>| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                http::Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .header(NEXT_PAGE_CURSOR_HEADER, format!("cursor-{n}"))
+                    .body(http_body_util::Full::new(bytes::Bytes::from_static(b"[]")))
+                    .map_err(|e| Box::new(e) as crate::BoxError)
+            }
+        });
+        let client = Client::builder()
+            .base_url("https://acme.ladesk.com/api/v3")
+            .api_key("test-api-key-0123456789")
+            .no_rate_limit()
+            .transport(transport)
+            .build()
+            .unwrap();
+        let request = Request::new(http::Method::GET, "/tickets/history");
+        let results: Vec<Result<Page<serde_json::Value>, Error>> =
+            pages(client, request, PageStyle::Cursor).collect().await;
+        let pages_served = usize::try_from(MAX_EMPTY_PAGES_IN_A_ROW).unwrap();
+        assert_eq!(results.len(), pages_served + 1);
+        assert!(matches!(
+            results.last(),
+            Some(Err(Error::Pagination {
+                kind: PaginationErrorKind::NoProgress,
+                ..
+            }))
+        ));
+        assert_eq!(
+            served.load(std::sync::atomic::Ordering::SeqCst),
+            u64::from(MAX_EMPTY_PAGES_IN_A_ROW)
+        );
     }
 
     #[tokio::test]
