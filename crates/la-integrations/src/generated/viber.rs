@@ -287,10 +287,11 @@ impl GetAccounts {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<

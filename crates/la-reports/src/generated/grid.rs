@@ -345,10 +345,11 @@ impl GetAgentsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentRow>, la_core::Error>>
@@ -515,10 +516,11 @@ impl GetCallsSlaLogGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -652,10 +654,11 @@ impl GetChatsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::ChatRow>, la_core::Error>>
@@ -822,10 +825,11 @@ impl GetChatsSlaLogGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -1018,10 +1022,11 @@ impl GetDepartmentsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::DepartmentRow>, la_core::Error>>
@@ -1151,10 +1156,11 @@ impl GetEventLogsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::EventLogRow>, la_core::Error>>
@@ -1310,10 +1316,11 @@ impl GetTagsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TagRow>, la_core::Error>>
@@ -1480,10 +1487,11 @@ impl GetTicketsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TicketRow>, la_core::Error>>
@@ -1661,10 +1669,11 @@ impl GetTicketsSlaLogGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -1820,10 +1829,11 @@ impl GetTimeReportsGridList {
     /// parameters set on this builder.
     ///
     /// The next page's cursor comes back in the `next_page_cursor` response header,
-    /// which this does not return. To get it, use [`pages`](Self::pages): its first
-    /// [`Page`](la_core::Page) holds the cursor in `next`. (Or send the request of
-    /// [`build`](Self::build) with [`la_core::Client::execute_decoded`] and read the
-    /// header.)
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TimeReportRow>, la_core::Error>>
