@@ -6,7 +6,8 @@
 //! cargo run --example export_tickets -- --source grid --from-cursor eyJpZCI6IjUwMCJ9
 //! ```
 //!
-//! Two sources: `list` (the default: `GET /tickets`, page-numbered; resume with `--from-page`)
+//! Two sources: `list` (the default: `GET /tickets`, page-numbered; resume with `--from-page`
+//! and the `--per-page` it was counted in, or `--from-offset`)
 //! and `grid` (`GET /grid/tickets`, cursor-paged; resume with `--from-cursor`). Pages are written
 //! as they arrive, so memory does not grow with the number of tickets; after each page the
 //! command to resume from the next one is kept up to date, and printed if the export stops
@@ -57,12 +58,17 @@ pub struct Args {
     /// Which listing to read.
     #[arg(long, value_enum, default_value_t = Source::List)]
     pub source: Source,
-    /// Tickets per request.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub per_page: u32,
+    /// Tickets per request. By default the largest page the server serves: 1,000 asked
+    /// (`la_core::pagination::LARGEST_PER_PAGE`), fewer when the server caps or refuses it, so
+    /// that an export takes as few requests, and as little of the rate limit, as it can.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_page: Option<u32>,
     /// Resume the `list` source at this page.
     #[arg(long, conflicts_with = "from_cursor")]
     pub from_page: Option<u32>,
+    /// Resume the `list` source at this offset (zero-based, `_from`).
+    #[arg(long, conflicts_with_all = ["from_cursor", "from_page"], value_parser = clap::value_parser!(i64).range(0..))]
+    pub from_offset: Option<i64>,
     /// Resume the `grid` source after this cursor.
     #[arg(long)]
     pub from_cursor: Option<String>,
@@ -157,10 +163,11 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// How to resume after `next`.
-fn resume_hint(next: &PageToken) -> String {
+/// How to resume at `next`, a page counted in pages of `per_page` tickets.
+fn resume_hint(next: &PageToken, per_page: u32) -> String {
     match next {
-        PageToken::Number(n) => format!("--source list --from-page {n}"),
+        PageToken::Number(n) => format!("--source list --from-page {n} --per-page {per_page}"),
+        PageToken::Offset(n) => format!("--source list --from-offset {n}"),
         PageToken::Cursor(c) => format!("--source grid --from-cursor {c}"),
     }
 }
@@ -170,12 +177,12 @@ async fn drain<T, W>(
     mut pages: liveagent::pagination::BoxStream<'static, Result<Page<T>, Error>>,
     writer: &mut Writer<W>,
     progress: &ProgressBar,
-) -> Result<(), (BoxError, Option<PageToken>)>
+) -> Result<(), (BoxError, Option<(PageToken, u32)>)>
 where
     T: serde::Serialize,
     W: Write,
 {
-    let mut resume: Option<PageToken> = None;
+    let mut resume: Option<(PageToken, u32)> = None;
     loop {
         let page = match pages.try_next().await {
             Ok(Some(page)) => page,
@@ -183,14 +190,21 @@ where
             Err(error) => return Err((error.into(), resume)),
         };
         for ticket in &page.items {
-            writer.write(ticket).map_err(|e| (e, page.this.clone()))?;
+            writer
+                .write(ticket)
+                .map_err(|e| (e, resume.clone().or_else(|| first_page(&page))))?;
         }
         progress.inc(page.items.len() as u64);
-        resume = page.next.clone();
-        if let Some(next) = &page.next {
-            progress.set_message(format!("resume with: {}", resume_hint(next)));
+        resume = page.next.clone().map(|next| (next, page.per_page));
+        if let Some((next, per_page)) = &resume {
+            progress.set_message(format!("resume with: {}", resume_hint(next, *per_page)));
         }
     }
+}
+
+/// Where the page being written started, to resume there (it may be written twice).
+fn first_page<T>(page: &Page<T>) -> Option<(PageToken, u32)> {
+    page.this.clone().map(|this| (this, page.per_page))
 }
 
 /// Exports every ticket the client can see to `out`.
@@ -203,12 +217,15 @@ pub async fn export<W: Write>(
     let mut writer = Writer::new(out, args.format, args.source)?;
     let result = match args.source {
         Source::List => {
-            let mut request = client
-                .tickets()
-                .get_tickets_list()
-                .per_page(i64::from(args.per_page));
+            let mut request = client.tickets().get_tickets_list();
+            if let Some(per_page) = args.per_page {
+                request = request.per_page(i64::from(per_page));
+            }
             if let Some(page) = args.from_page {
                 request = request.page(i64::from(page));
+            }
+            if let Some(offset) = args.from_offset {
+                request = request.from(offset);
             }
             drain(request.pages(), &mut writer, progress).await
         }
@@ -219,10 +236,10 @@ pub async fn export<W: Write>(
             {
                 progress.set_length(count as u64);
             }
-            let mut request = client
-                .grid()
-                .get_tickets_grid_list()
-                .per_page(i64::from(args.per_page));
+            let mut request = client.grid().get_tickets_grid_list();
+            if let Some(per_page) = args.per_page {
+                request = request.per_page(i64::from(per_page));
+            }
             if let Some(cursor) = &args.from_cursor {
                 request = request.cursor(cursor.as_str());
             }
@@ -235,7 +252,7 @@ pub async fn export<W: Write>(
             let written = writer.finish().unwrap_or(0);
             let hint = resume.map_or_else(
                 || "start again".to_owned(),
-                |token| format!("resume with `{}`", resume_hint(&token)),
+                |(token, per_page)| format!("resume with `{}`", resume_hint(&token, per_page)),
             );
             Err(format!("the export stopped after {written} tickets ({error}); {hint}").into())
         }

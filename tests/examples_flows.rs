@@ -159,3 +159,36 @@ async fn export_from_the_grid_follows_and_resumes_from_cursors() {
         .unwrap();
     assert_eq!(written, 20, "the tickets after id 100");
 }
+
+#[tokio::test]
+async fn a_default_export_asks_for_the_largest_page_and_follows_a_lower_cap() {
+    let sim = Simulator::builder()
+        .tickets(2_500)
+        .max_per_page(300)
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&sim);
+    let progress = indicatif::ProgressBar::hidden();
+    let mut out = Vec::new();
+    let written = export_tickets::export(&client, &export_args(&[]), &mut out, &progress)
+        .await
+        .unwrap();
+    assert_eq!(written, 2_500);
+    let ids: std::collections::BTreeSet<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 2_500, "every ticket once");
+    // ceil(2,500 / 300) pages; the last is short of a size already served, so no empty page.
+    assert_eq!(sim.counters().operation("getTicketsList").received, 9);
+
+    let mut rest = Vec::new();
+    let args = export_args(&["--from-offset", "2400"]);
+    let written = export_tickets::export(&client, &args, &mut rest, &progress)
+        .await
+        .unwrap();
+    assert_eq!(written, 100, "the tickets after the first 2,400");
+}

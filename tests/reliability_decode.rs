@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::TryStreamExt;
 use liveagent::prelude::*;
-use liveagent::{Body, PageToken};
+use liveagent::{Body, PageToken, PaginationErrorKind};
 use liveagent_tests::reliability::{record, row};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -167,8 +167,14 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                 Err(error) => {
                     prop_assert!(!visible, "a text cursor was refused: {}", error);
                     prop_assert!(
-                        matches!(error, Error::Decode { .. }),
-                        "not a decode error: {:?}",
+                        matches!(
+                            error,
+                            Error::Pagination {
+                                kind: PaginationErrorKind::UnreadableCursor,
+                                ..
+                            }
+                        ),
+                        "not an unreadable-cursor error: {:?}",
                         error
                     );
                     prop_assert!(error.to_string().contains("next_page_cursor"), "{}", error);
@@ -244,7 +250,7 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                 format!(
                     "0 panics, 0 endless listings; {} cursors sent back exactly (trimmed, \
                      through the query string), {} blank ones ended the listing, {} that are \
-                     not text ended it with `Error::Decode` naming the header",
+                     not text ended it with `Error::Pagination` (unreadable cursor) naming the header",
                     tally.followed, tally.last_page, tally.refused
                 ),
             ),
@@ -267,13 +273,14 @@ fn next_page_cursor_headers_are_followed_exactly_or_refused() {
                 "`next_page_cursor: same` on every page",
                 1,
                 match &loop_result {
-                    Err(Error::Decode { .. }) => {
-                        "stopped after the second page with `Error::Decode`".to_owned()
-                    }
+                    Err(Error::Pagination { kind, .. }) => format!(
+                        "stopped after the first page with `Error::Pagination` ({kind}); the \
+                         repeated page was not delivered"
+                    ),
                     other => format!("{other:?}"),
                 },
             ),
         ],
     );
-    assert!(matches!(loop_result, Err(Error::Decode { .. })));
+    assert!(matches!(loop_result, Err(Error::Pagination { .. })));
 }

@@ -463,7 +463,10 @@ fn emit_operation(op: &Operation, handle: &str, config: &Config) -> (TokenStream
             quote! {
                 /// Streams every item of the list, page after page; each page is one request
                 /// through the whole middleware stack. Starts at the page or cursor set on this
-                /// builder, if any.
+                /// builder, if any. Without `per_page`, asks for
+                /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+                /// a server that serves fewer is followed at its size (see
+                /// [`la_core::pagination`]).
                 pub fn stream(self) -> la_core::pagination::BoxStream<'static, Result<super::models::#item, la_core::Error>> {
                     match self.build() {
                         Ok(request) => la_core::pagination::items(self.client, request, #style),
@@ -472,7 +475,8 @@ fn emit_operation(op: &Operation, handle: &str, config: &Config) -> (TokenStream
                 }
 
                 /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-                /// next one starts, so a listing can be resumed later.
+                /// next one starts (and with which page size), so a listing can be resumed
+                /// later. Page sizes as for `stream`.
                 pub fn pages(self) -> la_core::pagination::BoxStream<'static, Result<la_core::Page<super::models::#item>, la_core::Error>> {
                     match self.build() {
                         Ok(request) => la_core::pagination::pages(self.client, request, #style),
@@ -482,6 +486,28 @@ fn emit_operation(op: &Operation, handle: &str, config: &Config) -> (TokenStream
             }
         }
         _ => quote!(),
+    };
+    let send_doc = match (op.paging, &op.response) {
+        (Some(Paging::Cursor), Response::List(_)) => quote! {
+            /// Sends the request and decodes the answer: one page of the list, with the
+            /// parameters set on this builder.
+            ///
+            /// The next page's cursor comes back in the `next_page_cursor` response header,
+            /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+            /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+            /// same page as here: without it, `pages` asks for larger pages). Or send the
+            /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+            /// read the header.
+        },
+        (Some(Paging::Numbered), Response::List(_)) => quote! {
+            /// Sends the request and decodes the answer: one page of the list, with the
+            /// parameters set on this builder only (the server's default page size when
+            /// `per_page` is not set). For every page, use [`stream`](Self::stream) or
+            /// [`pages`](Self::pages).
+        },
+        _ => quote! {
+            /// Sends the request and decodes the answer.
+        },
     };
     let op_doc = operation_doc(op, config);
     let method_doc = docs(&op_doc);
@@ -520,7 +546,7 @@ fn emit_operation(op: &Operation, handle: &str, config: &Config) -> (TokenStream
                 #build
             }
 
-            /// Sends the request and decodes the answer.
+            #send_doc
             pub fn send(
                 self,
             ) -> impl std::future::Future<Output = Result<#response, la_core::Error>> + Send + 'static

@@ -225,6 +225,19 @@ pub enum Error {
         message: String,
     },
 
+    /// A listing (`.stream()`, `.pages()`) could not go on: its paging parameters cannot be
+    /// used, or the server's pages cannot be followed (a repeated page, a cursor loop, a next
+    /// page that cannot be numbered). Items of the pages before were delivered.
+    #[error("{context}: {kind}: {message}")]
+    Pagination {
+        /// The listing's request.
+        context: RequestContext,
+        /// What stopped the listing.
+        kind: crate::pagination::PaginationErrorKind,
+        /// The details (a cursor in it is scrubbed of the API key).
+        message: String,
+    },
+
     /// A custom middleware layer failed with an error of its own.
     #[error("middleware error: {0}")]
     Middleware(#[source] BoxError),
@@ -291,7 +304,8 @@ impl Error {
             | Error::Timeout { context, .. }
             | Error::Transport { context, .. }
             | Error::ResponseTooLarge { context, .. }
-            | Error::Decode { context, .. } => Some(context),
+            | Error::Decode { context, .. }
+            | Error::Pagination { context, .. } => Some(context),
             Error::InvalidRequest { .. } | Error::Config { .. } | Error::Middleware(_) => None,
         }
     }

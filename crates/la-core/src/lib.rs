@@ -53,7 +53,7 @@ pub use client::{BaseUrl, BoxService, Client, ClientBuilder};
 pub use error::{BoxError, Error, RequestContext, Result, TimeoutKind, TransportKind};
 pub use filters::{Filters, Operator};
 pub use http::{Method, StatusCode};
-pub use pagination::{Page, PageStyle, PageToken};
+pub use pagination::{Page, PageStyle, PageToken, PaginationErrorKind};
 pub use request::{FilePart, Idempotency, Multipart, Request};
 pub use stack::auth::ApiKey;
 pub use stack::rate_limit::{Limiter, RateLimit, RateLimitMode};

@@ -6,7 +6,7 @@ mod common;
 
 use common::{CountingLimiter, mock_builder};
 use futures_util::TryStreamExt;
-use la_core::pagination::{self, Page, PageStyle, PageToken};
+use la_core::pagination::{self, Page, PageStyle, PageToken, PaginationErrorKind};
 use la_core::{Client, Error, Method, Request};
 use mockito::{Matcher, Mock, ServerGuard};
 use serde::Deserialize;
@@ -239,11 +239,17 @@ async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
     );
     assert_eq!(results[1].as_ref().unwrap().next, None);
     match &results[2] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::CursorLoop,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("same"), "{err}");
             assert!(message.contains("endless loop"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     first.assert_async().await;
     again.assert_async().await;
@@ -279,11 +285,17 @@ async fn a_server_leading_back_to_an_earlier_cursor_is_an_error_not_an_endless_l
     // The page whose cursor leads back offers nothing to resume from.
     assert_eq!(results[2].as_ref().unwrap().next, None);
     match &results[3] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::CursorLoop,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("(A)"), "{err}");
             assert!(message.contains("endless loop"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     // Each page was asked for once: the repeated cursor was refused before a request.
     for mock in mocks {
@@ -320,7 +332,7 @@ async fn a_server_leading_back_to_the_starting_cursor_is_an_error() {
     let pages: Vec<Page<Item>> = results.into_iter().take(2).map(Result::unwrap).collect();
     assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
     assert!(
-        matches!(&error, Err(Error::Decode { message, .. }) if message.contains("(start)")),
+        matches!(&error, Err(Error::Pagination { kind: PaginationErrorKind::CursorLoop, message, .. }) if message.contains("(start)")),
         "{error:?}"
     );
     for mock in mocks {
@@ -343,10 +355,16 @@ async fn a_page_whose_cursor_header_is_not_text_is_delivered_before_the_error() 
     assert_eq!(page.items, vec![Item { id: 1 }, Item { id: 2 }]);
     assert_eq!(page.next, None);
     match &results[1] {
-        Err(err @ Error::Decode { message, .. }) => {
+        Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::UnreadableCursor,
+                message,
+                ..
+            },
+        ) => {
             assert!(message.contains("next_page_cursor"), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a Pagination error, got {other:?}"),
     }
     assert_eq!(
         double.calls(),
@@ -417,9 +435,263 @@ async fn invalid_paging_parameters_fail_before_sending() {
         )
         .await;
         assert_eq!(results.len(), 1);
-        assert!(matches!(results[0], Err(Error::InvalidRequest { .. })));
+        assert!(
+            matches!(
+                &results[0],
+                Err(Error::Pagination {
+                    kind: PaginationErrorKind::InvalidParameter,
+                    context,
+                    ..
+                }) if context.path == "/api/v3/tickets"
+            ),
+            "{results:?}"
+        );
     }
     nothing.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_empty_page_that_names_a_next_cursor_is_followed() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(&mut server, "_perPage=2", "[]".into(), Some("A")).await,
+        page(&mut server, "_perPage=2&_cursor=A", "[]".into(), Some("B")).await,
+        page(&mut server, "_perPage=2&_cursor=B", body(0..2), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(2), PageStyle::Cursor).await;
+    assert_eq!(ids(&pages), vec![0, 1]);
+    assert_eq!(pages[0].next, Some(PageToken::Cursor("A".into())));
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_round_of_three_cursors_is_caught_before_the_repeated_page_is_loaded() {
+    // A -> B -> C -> A, with empty pages in the round: nothing may loop.
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(&mut server, "_perPage=2", body(0..2), Some("A")).await,
+        page(&mut server, "_perPage=2&_cursor=A", body(2..4), Some("B")).await,
+        page(&mut server, "_perPage=2&_cursor=B", "[]".into(), Some("C")).await,
+        page(&mut server, "_perPage=2&_cursor=C", body(4..5), Some("A")).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
+            .await;
+    assert_eq!(results.len(), 5, "{results:?}");
+    let loaded: Vec<u32> = results[..4]
+        .iter()
+        .flat_map(|p| p.as_ref().unwrap().items.iter().map(|i| i.id))
+        .collect();
+    assert_eq!(loaded, vec![0, 1, 2, 3, 4]);
+    assert!(matches!(
+        &results[4],
+        Err(Error::Pagination {
+            kind: PaginationErrorKind::CursorLoop,
+            ..
+        })
+    ));
+    // Each mock expects exactly one request: A was not asked for again.
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_cursor_for_the_same_records_is_a_repeated_page() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(&mut server, "_perPage=2", body(0..2), Some("A")).await,
+        page(&mut server, "_perPage=2&_cursor=A", body(0..2), Some("B")).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Item, Error>> =
+        futures_util::StreamExt::collect(pagination::items(client, list(2), PageStyle::Cursor))
+            .await;
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert!(matches!(
+        &results[2],
+        Err(Error::Pagination {
+            kind: PaginationErrorKind::RepeatedPage,
+            ..
+        })
+    ));
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+/// A mock that refuses one query with 422.
+async fn refused(server: &mut ServerGuard, query: &str) -> Mock {
+    server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::Exact(query.to_owned()))
+        .with_status(422)
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"message":"_perPage is too large"}"#)
+        .expect(1)
+        .create_async()
+        .await
+}
+
+#[tokio::test]
+async fn the_default_page_size_is_the_largest_and_halves_when_refused() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        refused(&mut server, "_page=1&_perPage=1000").await,
+        refused(&mut server, "_page=1&_perPage=500").await,
+        page(&mut server, "_page=1&_perPage=250", body(0..250), None).await,
+        page(&mut server, "_page=2&_perPage=250", body(250..300), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let request = Request::new(Method::GET, "/tickets");
+    let pages = all_pages(&client, request, PageStyle::Numbered).await;
+    assert_eq!(ids(&pages), (0..300).collect::<Vec<_>>());
+    assert_eq!(pages[0].per_page, 250);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_size_gives_up_at_the_server_default_or_when_the_caller_set_it() {
+    let mut server = mockito::Server::new_async().await;
+    let mut mocks = Vec::new();
+    for size in [1000, 500, 250, 125, 62, 31, 15, 10] {
+        mocks.push(refused(&mut server, &format!("_page=1&_perPage={size}")).await);
+    }
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(
+            client.clone(),
+            Request::new(Method::GET, "/tickets"),
+            PageStyle::Numbered,
+        ))
+        .await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0].as_ref().unwrap_err().status(),
+        Some(la_core::StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+
+    // A size the caller set is sent once; its refusal is the error.
+    let explicit = refused(&mut server, "_perPage=2000&_page=1").await;
+    let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
+        pagination::pages(client, list(2000), PageStyle::Numbered),
+    )
+    .await;
+    assert_eq!(results.len(), 1);
+    assert!(results[0].as_ref().unwrap_err().status().is_some());
+    explicit.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_short_first_page_costs_one_empty_page_more() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(&mut server, "_perPage=50&_page=1", body(0..3), None).await,
+        page(&mut server, "_page=2&_perPage=3", "[]".into(), None).await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let pages = all_pages(&client, list(50), PageStyle::Numbered).await;
+    assert_eq!(ids(&pages), vec![0, 1, 2]);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_full_last_page_numbered_u32_max_ends_in_an_overflow_error() {
+    let mut server = mockito::Server::new_async().await;
+    let last = page(
+        &mut server,
+        &format!("_perPage=2&_page={}", u32::MAX),
+        body(0..2),
+        None,
+    )
+    .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> =
+        futures_util::StreamExt::collect(pagination::pages(
+            client,
+            list(2).query("_page", u32::MAX),
+            PageStyle::Numbered,
+        ))
+        .await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().items.len(), 2);
+    assert!(matches!(
+        &results[1],
+        Err(Error::Pagination {
+            kind: PaginationErrorKind::Overflow,
+            ..
+        })
+    ));
+    last.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_offset_listing_stops_at_its_end_even_when_the_server_serves_more() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = vec![
+        page(
+            &mut server,
+            "_perPage=2&_from=10&_to=12",
+            body(10..12),
+            None,
+        )
+        .await,
+        // This server ignores `_to`: the items past the end are not delivered.
+        page(
+            &mut server,
+            "_perPage=2&_from=12&_to=13",
+            body(12..14),
+            None,
+        )
+        .await,
+    ];
+    let client = mock_builder(&server.url()).build().unwrap();
+    let request = list(2)
+        .query("_from", 10)
+        .query("_to", 13)
+        .query("_page", 9);
+    let pages = all_pages(&client, request, PageStyle::Numbered).await;
+    assert_eq!(ids(&pages), vec![10, 11, 12]);
+    assert_eq!(pages[0].this, Some(PageToken::Offset(10)));
+    assert_eq!(pages[0].next, Some(PageToken::Offset(12)));
+    assert_eq!(pages[1].next, None);
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_probe_delivers_the_page_before_the_error() {
+    let mut server = mockito::Server::new_async().await;
+    let short = page(&mut server, "_perPage=5&_page=3", body(0..2), None).await;
+    let probe = server
+        .mock("GET", "/api/v3/tickets")
+        .match_query(Matcher::Exact("_perPage=5&_page=1".into()))
+        .with_status(404)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = mock_builder(&server.url()).build().unwrap();
+    let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
+        pagination::pages(client, list(5).query("_page", 3), PageStyle::Numbered),
+    )
+    .await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().items.len(), 2);
+    assert!(results[1].as_ref().is_err_and(Error::is_not_found));
+    short.assert_async().await;
+    probe.assert_async().await;
 }
 
 #[tokio::test]
@@ -441,13 +713,19 @@ async fn a_repeated_cursor_in_the_error_is_redacted_before_it_is_cut() {
         futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
             .await;
     match results.last() {
-        Some(Err(err @ Error::Decode { message, .. })) => {
+        Some(Err(
+            err @ Error::Pagination {
+                kind: PaginationErrorKind::CursorLoop,
+                message,
+                ..
+            },
+        )) => {
             assert!(message.contains("endless loop"), "{err}");
             assert!(message.contains(&"c".repeat(195)), "{err}");
             assert!(!message.contains("tail"), "not cut: {err}");
             common::assert_no_key("cursor error", &format!("{err} {err:?}"));
             assert!(!message.contains(&common::KEY[..8]), "{err}");
         }
-        other => panic!("expected a Decode error, got {other:?}"),
+        other => panic!("expected a cursor-loop error, got {other:?}"),
     }
 }

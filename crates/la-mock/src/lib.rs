@@ -71,6 +71,14 @@
 //! before the headers or in the middle of the body, hanging headers, stalled bodies, truncated or
 //! invalid JSON, HTML pages, empty bodies, wrong content types and oversized bodies.
 //!
+//! # Lists
+//!
+//! Pages hold at most 1,000 items (a larger `_perPage` is clamped, and page `n` starts at
+//! `(n - 1) * clamped size`); change the cap with [`SimBuilder::max_per_page`] (`--max-per-page`).
+//! [`SimBuilder::ignore_page`] (`--ignore-page`) makes every list ignore `_page` and serve page
+//! 1 again, as a broken server would. Both can be changed at run time with
+//! [`Simulator::set_list_settings`].
+//!
 //! # Counters
 //!
 //! [`Simulator::counters`] returns a [`CounterSnapshot`]: per operation
@@ -107,6 +115,7 @@ pub use counters::{CounterSnapshot, Counts};
 pub use faults::{Fault, FaultId, FaultMatch, FaultRule, FaultTimes, RandomFaults};
 /// The HTTP method type used by [`FaultRule::route`] (the `http` crate's, as used by reqwest).
 pub use http::Method;
+pub use list::ListSettings;
 pub use ratelimit::{RateLimit, RateLimitAlgorithm};
 pub use seed::SeedCounts;
 pub use store::{Key, Resource};
@@ -174,6 +183,8 @@ pub struct SimConfig {
     pub seed_records: Option<Value>,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How lists are served: the page cap (default 1,000) and whether `_page` is ignored.
+    pub lists: ListSettings,
 }
 
 impl Default for SimConfig {
@@ -189,6 +200,7 @@ impl Default for SimConfig {
             port: 0,
             seed_records: None,
             max_body_bytes: 32 * 1024 * 1024,
+            lists: ListSettings::default(),
         }
     }
 }
@@ -305,6 +317,20 @@ impl SimBuilder {
     /// Extra records to load after seeding (see [`SimConfig::seed_records`]).
     pub fn seed_records(mut self, records: Value) -> Self {
         self.config.seed_records = Some(records);
+        self
+    }
+
+    /// The largest page a list serves (default 1,000; at least 1): a larger `_perPage` is
+    /// clamped to it.
+    pub fn max_per_page(mut self, n: usize) -> Self {
+        self.config.lists.max_per_page = n.max(1);
+        self
+    }
+
+    /// Ignores `_page` on every list (each page-numbered request gets page 1), like a broken
+    /// server that serves the same page again.
+    pub fn ignore_page(mut self, ignore: bool) -> Self {
+        self.config.lists.ignore_page = ignore;
         self
     }
 
@@ -453,6 +479,10 @@ impl Simulator {
             seed: config.seed,
             shutdown,
             max_body_bytes: config.max_body_bytes,
+            lists: Mutex::new(ListSettings {
+                max_per_page: config.lists.max_per_page.max(1),
+                ..config.lists
+            }),
         });
         let task = tokio::spawn(server::accept_loop(listener, shared.clone()));
         let host = match addr.ip() {
@@ -500,6 +530,19 @@ impl Simulator {
         if !keys.contains(&key) {
             keys.push(key);
         }
+    }
+
+    /// How lists are served now (page cap, ignored `_page`).
+    pub fn list_settings(&self) -> ListSettings {
+        *lock(&self.shared.lists)
+    }
+
+    /// Changes how lists are served from the next request on (the cap is at least 1).
+    pub fn set_list_settings(&self, settings: ListSettings) {
+        *lock(&self.shared.lists) = ListSettings {
+            max_per_page: settings.max_per_page.max(1),
+            ..settings
+        };
     }
 
     /// Stops accepting an API key; returns whether it was accepted.

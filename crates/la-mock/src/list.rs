@@ -17,6 +17,26 @@ pub const DEFAULT_PER_PAGE: usize = 10;
 /// The largest page served; larger `_perPage` values are clamped.
 pub const MAX_PER_PAGE: usize = 1000;
 
+/// How lists are served: the page cap and the paging faults a client must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListSettings {
+    /// The largest page served: a larger `_perPage` (or `_to - _from`) is clamped to it, and
+    /// page `n` starts at `(n - 1) * clamped size`. Default [`MAX_PER_PAGE`]; at least 1.
+    pub max_per_page: usize,
+    /// Serve every page-numbered request as if it asked for page 1 (`_page` ignored): a broken
+    /// server a listing must not follow for ever. `_from` is still honoured. Default off.
+    pub ignore_page: bool,
+}
+
+impl Default for ListSettings {
+    fn default() -> Self {
+        Self {
+            max_per_page: MAX_PER_PAGE,
+            ignore_page: false,
+        }
+    }
+}
+
 /// A filter operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilterOp {
@@ -104,9 +124,14 @@ pub(crate) enum ListParams {
 impl ListParams {
     /// Parses the list parameters the operation's list style reads; `columns` as for
     /// [`parse_list`].
-    pub(crate) fn parse(op: &Operation, query: &Query, columns: &[&str]) -> Result<Self, String> {
+    pub(crate) fn parse(
+        op: &Operation,
+        query: &Query,
+        columns: &[&str],
+        settings: ListSettings,
+    ) -> Result<Self, String> {
         if matches!(op.list, ListKind::Paged | ListKind::Cursor) {
-            parse_list(op, query, columns).map(Self::List)
+            parse_list_with(op, query, columns, settings).map(Self::List)
         } else {
             match query.get("_filters") {
                 Some(raw) => parse_filters(raw).map(Self::Filters),
@@ -226,17 +251,29 @@ fn parse_usize(query: &Query, name: &str) -> Result<Option<i64>, String> {
         .transpose()
 }
 
-/// Reads the list parameters of a request; `columns` are the properties of the listed records
-/// (filters and sorting must name one of them).
+/// Reads the list parameters of a request with the default [`ListSettings`]; `columns` are the
+/// properties of the listed records (filters and sorting must name one of them).
 pub fn parse_list(op: &Operation, query: &Query, columns: &[&str]) -> Result<ListRequest, String> {
+    parse_list_with(op, query, columns, ListSettings::default())
+}
+
+/// Reads the list parameters of a request as a server with these settings does.
+pub fn parse_list_with(
+    op: &Operation,
+    query: &Query,
+    columns: &[&str],
+    settings: ListSettings,
+) -> Result<ListRequest, String> {
+    let cap = settings.max_per_page.max(1);
     let per_page = match parse_usize(query, "_perPage")? {
-        None => DEFAULT_PER_PAGE,
+        None => DEFAULT_PER_PAGE.min(cap),
         Some(n) if n < 1 => return Err("query parameter '_perPage' must be at least 1".into()),
-        Some(n) => usize::try_from(n).unwrap_or(MAX_PER_PAGE).min(MAX_PER_PAGE),
+        Some(n) => usize::try_from(n).unwrap_or(cap).min(cap),
     };
     let page = match parse_usize(query, "_page")? {
         None => 1,
         Some(n) if n < 1 => return Err("query parameter '_page' must be at least 1".into()),
+        Some(_) if settings.ignore_page => 1,
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
     };
     let from = match parse_usize(query, "_from")? {
@@ -246,6 +283,11 @@ pub fn parse_list(op: &Operation, query: &Query, columns: &[&str]) -> Result<Lis
     let to = match parse_usize(query, "_to")? {
         Some(n) if n < 0 => return Err("query parameter '_to' must not be negative".into()),
         other => other.and_then(|n| usize::try_from(n).ok()),
+    };
+    // `_to` ends the page no further than the cap allows.
+    let to = match (from, to) {
+        (Some(from), Some(to)) if to > from => Some(to.min(from.saturating_add(cap))),
+        (_, to) => to,
     };
     let descending = match query.get("_sortDir").map(|s| s.trim().to_ascii_uppercase()) {
         None => false,
@@ -412,6 +454,67 @@ fn sort_key<'a>(record: &'a Value, column: &str, field: &FieldFn<'a>) -> String 
     }
 }
 
+/// Sorts records by a column (then by id), descending when asked. The column's value is the
+/// one the client sees: taken from the rendered record (some columns of a view are computed),
+/// or from the stored one when the rendering does not hold it.
+fn sort_records<'a>(
+    records: Vec<(&'a Key, &'a Value)>,
+    column: &str,
+    descending: bool,
+    field: &FieldFn<'a>,
+    render: &dyn Fn(&Key, &Value) -> Value,
+) -> Vec<(&'a Key, &'a Value)> {
+    let mut keyed: Vec<(String, &'a Key, &'a Value)> = records
+        .into_iter()
+        .map(|(k, r)| {
+            let shown = match render(k, r).get(column) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null) => Some(String::new()),
+                Some(other) => Some(other.to_string()),
+                None => None,
+            };
+            (shown.unwrap_or_else(|| sort_key(r, column, field)), k, r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        let ord = compare_text(&a.0, &b.0).then_with(|| a.1.cmp(b.1));
+        if descending { ord.reverse() } else { ord }
+    });
+    keyed.into_iter().map(|(_, k, r)| (k, r)).collect()
+}
+
+/// Runs a cursor list sorted by `_sortField`: the records in the column's order (then by id),
+/// the page after the record the cursor names. A cursor naming a record that is gone gives an
+/// empty last page.
+pub fn run_cursor_sorted<'a>(
+    source: impl Iterator<Item = (&'a Key, &'a Value)>,
+    req: &ListRequest,
+    column: &str,
+    field: &FieldFn<'a>,
+    render: &dyn Fn(&Key, &Value) -> Value,
+) -> ListOutcome {
+    let matching: Vec<(&Key, &Value)> = source
+        .filter(|(_, r)| record_matches(r, &req.filters, field))
+        .collect();
+    let all = sort_records(matching, column, req.descending, field, render);
+    let start = match &req.cursor {
+        None => 0,
+        Some(cursor) => all
+            .iter()
+            .position(|(k, _)| *k == cursor)
+            .map_or(all.len(), |i| i + 1),
+    };
+    run_cursor(
+        all.into_iter().skip(start),
+        &ListRequest {
+            filters: Vec::new(),
+            ..req.clone()
+        },
+        field,
+        render,
+    )
+}
+
 /// Runs a page-numbered list over records given in ascending id order.
 pub fn run_paged<'a>(
     source: impl DoubleEndedIterator<Item = (&'a Key, &'a Value)> + 'a,
@@ -425,14 +528,9 @@ pub fn run_paged<'a>(
     };
     let items = match &req.sort_field {
         Some(column) => {
-            let mut all: Vec<(&Key, &Value)> = filtered(Box::new(source)).collect();
-            all.sort_by(|a, b| {
-                let ord =
-                    compare_text(&sort_key(a.1, column, field), &sort_key(b.1, column, field))
-                        .then_with(|| a.0.cmp(b.0));
-                if req.descending { ord.reverse() } else { ord }
-            });
-            all.into_iter()
+            let all: Vec<(&Key, &Value)> = filtered(Box::new(source)).collect();
+            sort_records(all, column, req.descending, field, render)
+                .into_iter()
                 .skip(start)
                 .take(len)
                 .map(|(k, r)| render(k, r))
@@ -479,7 +577,7 @@ fn page_window(req: &ListRequest) -> (usize, usize) {
     match req.from {
         Some(from) => {
             let len = match req.to {
-                Some(to) if to > from => (to - from).min(MAX_PER_PAGE),
+                Some(to) if to > from => to - from,
                 _ => req.per_page,
             };
             (from, len)

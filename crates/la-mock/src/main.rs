@@ -59,6 +59,12 @@ struct Args {
     /// Turns rate limiting off.
     #[arg(long)]
     no_rate_limit: bool,
+    /// The largest page a list serves; a larger _perPage is clamped to it.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_page: u32,
+    /// Ignore _page on every list (serve page 1 again), like a broken server.
+    #[arg(long)]
+    ignore_page: bool,
     /// A JSON file of records to load: {"tickets": [...], "contacts": [...], ...}.
     #[arg(long)]
     seed_file: Option<PathBuf>,
@@ -70,6 +76,10 @@ fn config(args: &Args) -> Result<SimConfig, String> {
         bind: args.bind,
         port: args.port,
         api_keys: args.api_keys.clone(),
+        lists: la_mock::ListSettings {
+            max_per_page: usize::try_from(args.max_per_page).unwrap_or(usize::MAX),
+            ignore_page: args.ignore_page,
+        },
         ..SimConfig::default()
     };
     let counts = &mut config.counts;

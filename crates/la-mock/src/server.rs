@@ -32,7 +32,7 @@ use crate::counters::{Counters, Event, route_key};
 use crate::faults::{Chosen, Fault, FaultEngine};
 use crate::generate::Generator;
 use crate::handlers::{self, Ctx, Reply};
-use crate::list::ListParams;
+use crate::list::{ListParams, ListSettings};
 use crate::ratelimit::Limiter;
 use crate::router::{RouteMatch, Router};
 use crate::spec::{Operation, SpecIndex};
@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub seed: u64,
     pub shutdown: watch::Sender<bool>,
     pub max_body_bytes: usize,
+    /// How lists are served (page cap, ignored `_page`).
+    pub lists: Mutex<ListSettings>,
 }
 
 /// Locks a mutex, recovering from poisoning (the state stays usable).
@@ -295,7 +297,8 @@ fn validate_request(
 ) -> Result<Validated, String> {
     let query = Query::parse(parts.uri.query())?;
     validate::check_params(op, params, &query, &parts.headers)?;
-    let list = ListParams::parse(op, &query, &shared.spec.columns(op))?;
+    let settings = *lock(&shared.lists);
+    let list = ListParams::parse(op, &query, &shared.spec.columns(op), settings)?;
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)

@@ -233,10 +233,49 @@ impl SpecIndex {
         }
     }
 
+    /// The schema of the records a list operation lists: the items of its array answer, or of
+    /// the array a wrapper object holds (`{"size": .., "items": [..]}`: its `items`, or its only
+    /// array property).
+    pub fn list_item_schema<'a>(&'a self, op: &'a Operation) -> Option<&'a Value> {
+        let schema = self.item_schema(op)?;
+        let answer = self.resolve(op.response.as_ref()?);
+        if answer.get("type").and_then(Value::as_str) == Some("array") {
+            return Some(schema);
+        }
+        match self.wrapped_items(schema) {
+            Some((_, items)) => Some(items),
+            None => Some(schema),
+        }
+    }
+
+    /// For a wrapper object: the name of its array property and the schema of that array's
+    /// items.
+    pub fn wrapped_items<'a>(&'a self, schema: &'a Value) -> Option<(&'a str, &'a Value)> {
+        let props = schema.get("properties")?.as_object()?;
+        let arrays: Vec<(&str, &Value)> = props
+            .iter()
+            .map(|(name, prop)| (name.as_str(), self.resolve(prop)))
+            .filter(|(_, prop)| prop.get("type").and_then(Value::as_str) == Some("array"))
+            .collect();
+        let (name, array) =
+            arrays
+                .iter()
+                .find(|(name, _)| *name == "items")
+                .or(match arrays.as_slice() {
+                    [only] => Some(only),
+                    _ => None,
+                })?;
+        Some((name, self.resolve(array.get("items")?)))
+    }
+
     /// The property names of the records an operation lists (or returns); filters and sorting
     /// must name one of them.
     pub(crate) fn columns<'a>(&'a self, op: &'a Operation) -> Vec<&'a str> {
-        self.item_schema(op)
+        let listed = match op.list {
+            ListKind::Paged | ListKind::Cursor => self.list_item_schema(op),
+            _ => self.item_schema(op),
+        };
+        listed
             .and_then(|s| s.get("properties"))
             .and_then(Value::as_object)
             .map(|p| p.keys().map(String::as_str).collect())

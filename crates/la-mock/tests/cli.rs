@@ -42,6 +42,11 @@ fn bad_input_is_a_clear_one_line_error() {
             "--no-rate-limit",
         ),
         (vec!["--bind".into(), "localhost:80".into()], "--bind"),
+        (vec!["--max-per-page".into(), "0".into()], "--max-per-page"),
+        (
+            vec!["--max-per-page".into(), "many".into()],
+            "--max-per-page",
+        ),
         (
             vec![
                 "--seed-file".into(),
@@ -193,4 +198,56 @@ fn the_rate_limit_algorithm_is_chosen_on_the_command_line() {
     });
     drop(child);
     assert_eq!(statuses, [200, 200, 429]);
+}
+
+#[test]
+fn list_flags_cap_pages_and_ignore_the_page_number() {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_la-mock"))
+            .args([
+                "--port",
+                "0",
+                "--seed-tickets",
+                "30",
+                "--api-key",
+                "cli-key-0123456789abcdef",
+                "--no-rate-limit",
+                "--max-per-page",
+                "4",
+                "--ignore-page",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    // The reader stays open until the end: the server prints more lines after the first.
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |query: &'static str| {
+        let url = format!("{url}/tickets?{query}");
+        rt.block_on(async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("apikey", "cli-key-0123456789abcdef")
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let first_page = get("_perPage=100&_page=1");
+    let third_page = get("_perPage=100&_page=3");
+    drop(child);
+    drop(lines);
+    assert_eq!(first_page.as_array().unwrap().len(), 4, "{first_page}");
+    assert_eq!(first_page, third_page, "_page is ignored");
 }

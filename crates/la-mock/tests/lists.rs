@@ -391,3 +391,175 @@ async fn generated_page_lists_page_consistently() {
     let p2 = get_ok(&sim, "/canned_messages?_page=2&_perPage=5").await;
     assert_eq!(p2.as_array().unwrap()[..], all.as_array().unwrap()[5..10]);
 }
+
+/// The schema of the records a list answer holds, read from the raw description: the items of
+/// an array, or of the array a wrapper object holds (`{"size": .., "items": [..]}`).
+fn listed_records<'a>(doc: &'a Value, op: &'a Value) -> (Option<&'a str>, &'a Value) {
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => resolve(
+                doc,
+                &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+            ),
+            None => schema,
+        }
+    }
+    let response = resolve(
+        doc,
+        op.pointer("/responses/200/content/application~1json/schema")
+            .unwrap(),
+    );
+    if response["type"] == "array" {
+        return (None, resolve(doc, &response["items"]));
+    }
+    let props = response["properties"].as_object().unwrap();
+    let (name, array) = props
+        .iter()
+        .find(|(_, p)| resolve(doc, p)["type"] == "array")
+        .expect("a wrapper holds an array");
+    (
+        Some(name.as_str()),
+        resolve(doc, &resolve(doc, array)["items"]),
+    )
+}
+
+#[tokio::test]
+async fn every_list_sorts_by_every_column_of_its_items() {
+    let doc: Value =
+        serde_json::from_str(include_str!("../../../spec/liveagent-v3.openapi.json")).unwrap();
+    let sim = small().generated_records(12).start().await.unwrap();
+    let mut lists = 0;
+    let mut failures = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let params: Vec<&str> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        if !params.contains(&"_sortField") {
+            continue;
+        }
+        lists += 1;
+        let id = op["operationId"].as_str().unwrap();
+        let mut url_path = path.clone();
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "path" {
+                url_path = url_path.replace(&format!("{{{}}}", p["name"].as_str().unwrap()), "1");
+            }
+        }
+        let (wrapper, records) = listed_records(&doc, op);
+        let columns = records["properties"].as_object().unwrap();
+        assert!(!columns.is_empty(), "{id}: no columns");
+        for column in columns.keys() {
+            let (status, body) =
+                get(&sim, &format!("{url_path}?_sortField={column}&_perPage=50")).await;
+            if status != StatusCode::OK {
+                failures.push(format!("{id} by {column}: {status} {body}"));
+                continue;
+            }
+            let rows = match wrapper {
+                Some(name) => body[name].as_array().cloned(),
+                None => body.as_array().cloned(),
+            }
+            .unwrap_or_default();
+            // Where every value is a string or a number, the rows come in its order.
+            let keys: Option<Vec<String>> = rows
+                .iter()
+                .map(|row| match &row[column] {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(keys) = keys
+                && keys
+                    .windows(2)
+                    .any(|w| la_mock::list::compare_text(&w[0], &w[1]).is_gt())
+            {
+                failures.push(format!("{id} by {column}: not in order: {keys:?}"));
+            }
+        }
+    }
+    assert!(lists >= 30, "only {lists} sortable lists found");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_page_cap_is_configurable_and_offsets_follow_the_clamped_size() {
+    let sim = small().max_per_page(15).start().await.unwrap();
+    let first = get_ok(&sim, "/tickets?_perPage=1000").await;
+    assert_eq!(nums(&ids(&first, "id")), (1..=15).collect::<Vec<_>>());
+    // Page 2 starts after the 15 served, not after the 1,000 asked.
+    let second = get_ok(&sim, "/tickets?_perPage=1000&_page=2").await;
+    assert_eq!(nums(&ids(&second, "id")), (16..=30).collect::<Vec<_>>());
+    // `_to` is capped too.
+    let slice = get_ok(&sim, "/tickets?_from=2&_to=40").await;
+    assert_eq!(nums(&ids(&slice, "id")), (3..=17).collect::<Vec<_>>());
+    // Cursor lists as well, and the cap can be changed at run time.
+    sim.set_list_settings(la_mock::ListSettings {
+        max_per_page: 4,
+        ..sim.list_settings()
+    });
+    let (status, grid) = get(&sim, "/grid/tickets?_perPage=100").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(grid.as_array().unwrap().len(), 4);
+    // The default stays 1,000.
+    assert_eq!(la_mock::ListSettings::default().max_per_page, 1000);
+}
+
+#[tokio::test]
+async fn ignore_page_serves_the_first_page_again() {
+    let sim = small().ignore_page(true).start().await.unwrap();
+    let first = get_ok(&sim, "/tickets?_perPage=5&_page=1").await;
+    let third = get_ok(&sim, "/tickets?_perPage=5&_page=3").await;
+    assert_eq!(first, third);
+    assert_eq!(nums(&ids(&third, "id")), (1..=5).collect::<Vec<_>>());
+    // `_from` is still honoured.
+    let from = get_ok(&sim, "/tickets?_from=5&_perPage=5").await;
+    assert_eq!(nums(&ids(&from, "id")), (6..=10).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_sorted_cursor_list_walks_every_record_once_in_order() {
+    let sim = start_small().await;
+    for dir in ["ASC", "DESC"] {
+        let mut cursor: Option<String> = None;
+        let mut subjects = Vec::new();
+        let mut seen = BTreeSet::new();
+        for _ in 0..20 {
+            let mut path = format!("/grid/tickets?_sortField=subject&_sortDir={dir}&_perPage=7");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&_cursor={}", enc(c)));
+            }
+            let response = send(&sim, Method::GET, &path).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            cursor = response
+                .headers()
+                .get("next_page_cursor")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let rows: Value = response.json().await.unwrap();
+            for row in rows.as_array().unwrap() {
+                assert!(seen.insert(row["conversationid"].to_string()), "{row}");
+                subjects.push(row["subject"].as_str().unwrap().to_owned());
+            }
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 40, "{dir}: every ticket once");
+        let mut sorted = subjects.clone();
+        sorted.sort_by(|a, b| la_mock::list::compare_text(a, b));
+        if dir == "DESC" {
+            sorted.reverse();
+        }
+        // Ties keep id order in both directions' own sense; compare the subjects only.
+        assert_eq!(subjects, sorted, "{dir}");
+    }
+}

@@ -58,9 +58,9 @@
 
 pub use la_core::{
     ApiKey, BaseUrl, Body, BoxError, BoxService, Client, ClientBuilder, Error, FilePart, Filters,
-    Idempotency, Limiter, Method, Multipart, Operator, Page, PageStyle, PageToken, RateLimit,
-    RateLimitMode, Request, RequestContext, Result, RetryBudgetConfig, RetryConfig, StatusCode,
-    TimeoutKind, TransportKind,
+    Idempotency, Limiter, Method, Multipart, Operator, Page, PageStyle, PageToken,
+    PaginationErrorKind, RateLimit, RateLimitMode, Request, RequestContext, Result,
+    RetryBudgetConfig, RetryConfig, StatusCode, TimeoutKind, TransportKind,
 };
 #[cfg(feature = "redis-limiter")]
 pub use la_core::{RedisFailure, RedisLimiter};

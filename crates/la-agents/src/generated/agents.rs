@@ -391,7 +391,10 @@ impl GetAgents {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder only (the server's default page size when
+    /// `per_page` is not set). For every page, use [`stream`](Self::stream) or
+    /// [`pages`](Self::pages).
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::Agent>, la_core::Error>>
@@ -402,7 +405,10 @@ impl GetAgents {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::Agent, la_core::Error>> {
@@ -414,7 +420,8 @@ impl GetAgents {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -523,7 +530,10 @@ impl GetAgentsActivity {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder only (the server's default page size when
+    /// `per_page` is not set). For every page, use [`stream`](Self::stream) or
+    /// [`pages`](Self::pages).
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentActivity>, la_core::Error>>
@@ -534,7 +544,10 @@ impl GetAgentsActivity {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::AgentActivity, la_core::Error>>
@@ -547,7 +560,8 @@ impl GetAgentsActivity {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<

@@ -157,7 +157,15 @@ impl GetConversations {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<
@@ -169,7 +177,10 @@ impl GetConversations {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -184,7 +195,8 @@ impl GetConversations {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -317,7 +329,15 @@ impl GetUsers {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlackUser>, la_core::Error>>
@@ -328,7 +348,10 @@ impl GetUsers {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::SlackUser, la_core::Error>>
@@ -341,7 +364,8 @@ impl GetUsers {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<

@@ -73,9 +73,15 @@ impl Ctx<'_> {
         match self.list {
             ListParams::List(req) => Ok(Cow::Borrowed(req)),
             ListParams::Filters(_) => {
-                list::parse_list(self.op, self.query, &self.shared.spec.columns(self.op))
-                    .map(Cow::Owned)
-                    .map_err(Reply::unprocessable)
+                let settings = *server::lock(&self.shared.lists);
+                list::parse_list_with(
+                    self.op,
+                    self.query,
+                    &self.shared.spec.columns(self.op),
+                    settings,
+                )
+                .map(Cow::Owned)
+                .map_err(Reply::unprocessable)
             }
         }
     }
@@ -171,7 +177,11 @@ pub(crate) fn serve_list<'a>(
         Ok(r) => r,
         Err(reply) => return reply,
     };
-    let outcome = if ctx.op.list == ListKind::Cursor {
+    let outcome = if ctx.op.list == ListKind::Cursor
+        && let Some(column) = req.sort_field.as_deref()
+    {
+        list::run_cursor_sorted(coll.iter(), &req, column, field, render)
+    } else if ctx.op.list == ListKind::Cursor {
         list::run_cursor(
             coll.iter_from(req.cursor.as_ref(), req.descending),
             &req,
@@ -242,6 +252,9 @@ fn generic(ctx: &Ctx<'_>) -> Reply {
         return finish_generic(ctx, found);
     }
     let mut value = ctx.generated_response();
+    if matches!(op.list, ListKind::Paged | ListKind::Cursor) {
+        sort_wrapped_items(ctx, &mut value);
+    }
     // A single path id names the record: echo it in the `id` property.
     let path_ids: Vec<&(String, String)> = ctx.params.iter().collect();
     if let (Value::Object(map), [(_, id)]) = (&mut value, path_ids.as_slice())
@@ -270,6 +283,39 @@ fn generated_record(ctx: &Ctx<'_>) -> Option<Value> {
     let record = coll.get(&Key::parse(id))?;
     let schema = ctx.shared.spec.resolve(ctx.op.response.as_ref()?);
     (schema.get("type").and_then(Value::as_str) == Some("object")).then(|| record.clone())
+}
+
+/// Sorts the records of a generated wrapper answer (`{"size": .., "items": [..]}`) as the
+/// request's `_sortField` and `_sortDir` ask (validation checked the column).
+fn sort_wrapped_items(ctx: &Ctx<'_>, value: &mut Value) {
+    let Ok(req) = ctx.list_request() else {
+        return;
+    };
+    let Some(column) = req.sort_field.as_deref() else {
+        return;
+    };
+    let spec = &ctx.shared.spec;
+    let Some(name) = ctx
+        .op
+        .response
+        .as_ref()
+        .map(|schema| spec.resolve(schema))
+        .and_then(|schema| spec.wrapped_items(schema))
+        .map(|(name, _)| name)
+    else {
+        return;
+    };
+    let text = |record: &Value| match record.get(column) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    if let Some(Value::Array(items)) = value.get_mut(name) {
+        items.sort_by(|a, b| {
+            let ord = list::compare_text(&text(a), &text(b));
+            if req.descending { ord.reverse() } else { ord }
+        });
+    }
 }
 
 /// Overlays the JSON body on a generated object answer where the types agree, and marks writes

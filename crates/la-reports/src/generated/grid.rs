@@ -341,7 +341,15 @@ impl GetAgentsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::AgentRow>, la_core::Error>>
@@ -352,7 +360,10 @@ impl GetAgentsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::AgentRow, la_core::Error>>
@@ -365,7 +376,8 @@ impl GetAgentsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -500,7 +512,15 @@ impl GetCallsSlaLogGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -511,7 +531,10 @@ impl GetCallsSlaLogGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::SlaLogRow, la_core::Error>>
@@ -524,7 +547,8 @@ impl GetCallsSlaLogGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -626,7 +650,15 @@ impl GetChatsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::ChatRow>, la_core::Error>>
@@ -637,7 +669,10 @@ impl GetChatsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::ChatRow, la_core::Error>>
@@ -650,7 +685,8 @@ impl GetChatsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -785,7 +821,15 @@ impl GetChatsSlaLogGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -796,7 +840,10 @@ impl GetChatsSlaLogGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::SlaLogRow, la_core::Error>>
@@ -809,7 +856,8 @@ impl GetChatsSlaLogGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -970,7 +1018,15 @@ impl GetDepartmentsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::DepartmentRow>, la_core::Error>>
@@ -981,7 +1037,10 @@ impl GetDepartmentsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::DepartmentRow, la_core::Error>>
@@ -994,7 +1053,8 @@ impl GetDepartmentsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -1092,7 +1152,15 @@ impl GetEventLogsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::EventLogRow>, la_core::Error>>
@@ -1103,7 +1171,10 @@ impl GetEventLogsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::EventLogRow, la_core::Error>>
@@ -1116,7 +1187,8 @@ impl GetEventLogsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -1240,7 +1312,15 @@ impl GetTagsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TagRow>, la_core::Error>>
@@ -1251,7 +1331,10 @@ impl GetTagsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::TagRow, la_core::Error>>
@@ -1264,7 +1347,8 @@ impl GetTagsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -1399,7 +1483,15 @@ impl GetTicketsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TicketRow>, la_core::Error>>
@@ -1410,7 +1502,10 @@ impl GetTicketsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::TicketRow, la_core::Error>>
@@ -1423,7 +1518,8 @@ impl GetTicketsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -1569,7 +1665,15 @@ impl GetTicketsSlaLogGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::SlaLogRow>, la_core::Error>>
@@ -1580,7 +1684,10 @@ impl GetTicketsSlaLogGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::SlaLogRow, la_core::Error>>
@@ -1593,7 +1700,8 @@ impl GetTicketsSlaLogGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
@@ -1717,7 +1825,15 @@ impl GetTimeReportsGridList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder.
+    ///
+    /// The next page's cursor comes back in the `next_page_cursor` response header,
+    /// which this does not return. To get it, use [`pages`](Self::pages) instead: its
+    /// first [`Page`](la_core::Page) holds the cursor in `next` (set `per_page` for the
+    /// same page as here: without it, `pages` asks for larger pages). Or send the
+    /// request of [`build`](Self::build) with [`la_core::Client::execute_decoded`] and
+    /// read the header.
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::TimeReportRow>, la_core::Error>>
@@ -1728,7 +1844,10 @@ impl GetTimeReportsGridList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::TimeReportRow, la_core::Error>>
@@ -1741,7 +1860,8 @@ impl GetTimeReportsGridList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<

@@ -259,7 +259,10 @@ impl GetCannedMessagesList {
         }
         Ok(request)
     }
-    /// Sends the request and decodes the answer.
+    /// Sends the request and decodes the answer: one page of the list, with the
+    /// parameters set on this builder only (the server's default page size when
+    /// `per_page` is not set). For every page, use [`stream`](Self::stream) or
+    /// [`pages`](Self::pages).
     pub fn send(
         self,
     ) -> impl std::future::Future<Output = Result<Vec<super::models::CannedMessage>, la_core::Error>>
@@ -270,7 +273,10 @@ impl GetCannedMessagesList {
     }
     /// Streams every item of the list, page after page; each page is one request
     /// through the whole middleware stack. Starts at the page or cursor set on this
-    /// builder, if any.
+    /// builder, if any. Without `per_page`, asks for
+    /// [`LARGEST_PER_PAGE`](la_core::pagination::LARGEST_PER_PAGE) items per page;
+    /// a server that serves fewer is followed at its size (see
+    /// [`la_core::pagination`]).
     pub fn stream(
         self,
     ) -> la_core::pagination::BoxStream<'static, Result<super::models::CannedMessage, la_core::Error>>
@@ -283,7 +289,8 @@ impl GetCannedMessagesList {
         }
     }
     /// Streams the pages of the list; each [`Page`](la_core::Page) says where the
-    /// next one starts, so a listing can be resumed later.
+    /// next one starts (and with which page size), so a listing can be resumed
+    /// later. Page sizes as for `stream`.
     pub fn pages(
         self,
     ) -> la_core::pagination::BoxStream<
