@@ -1,5 +1,7 @@
-//! Renders `RELIABILITY.md` at the root of the workspace from the rows the reliability tests
-//! recorded under `target/reliability/`.
+//! Renders the detailed reliability report, every recorded case with its figures, from the
+//! rows the reliability tests wrote under `target/reliability/`, into
+//! `target/reliability/REPORT.md` (next to the rows). `RELIABILITY.md` at the root of the
+//! workspace lists the promises and the tests behind them; this report holds the numbers.
 //!
 //! ```text
 //! rm -rf target/reliability
@@ -9,22 +11,19 @@
 
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use la_reliability::rows;
 
 fn run() -> Result<String, String> {
     let mut dir = rows::dir();
-    let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(
-        || PathBuf::from("RELIABILITY.md"),
-        |root| root.join("RELIABILITY.md"),
-    );
+    let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--dir", Some(value)) => dir = PathBuf::from(value),
-            ("--out", Some(value)) => out = PathBuf::from(value),
+            ("--out", Some(value)) => out = Some(PathBuf::from(value)),
             _ => return Err("usage: reliability-report [--dir DIR] [--out FILE]".to_owned()),
         }
     }
@@ -35,6 +34,7 @@ fn run() -> Result<String, String> {
             dir.display()
         ));
     }
+    let out = out.unwrap_or_else(|| dir.join("REPORT.md"));
     let count = found.len();
     std::fs::write(&out, rows::render(found))
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;

@@ -29,7 +29,7 @@ async fn an_https_base_url_gets_a_tls_handshake() {
     });
     let client = Client::builder()
         .base_url(&format!("https://127.0.0.1:{port}/api/v3"))
-        .api_key("k3y-4567")
+        .api_key("test-api-key-4567")
         .no_retry()
         .no_rate_limit()
         .build()
@@ -63,7 +63,7 @@ fn groups(provider: &rustls::crypto::CryptoProvider) -> Vec<rustls::NamedGroup> 
 fn provider_after_building_a_client() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     Client::builder()
         .account("acme")
-        .api_key("k3y-4567")
+        .api_key("test-api-key-4567")
         .build()
         .unwrap();
     rustls::crypto::CryptoProvider::get_default()
@@ -80,11 +80,41 @@ fn with_rustls_ring_the_default_client_installs_ring() {
     assert_eq!(groups(&installed), groups(&ring));
 }
 
+/// Set in the child process that [`a_provider_the_application_installed_stays`] starts.
+#[cfg(all(feature = "rustls-ring", feature = "rustls"))]
+const CHILD: &str = "LA_CORE_TLS_TEST_INSTALL_FIRST";
+
 /// With both rustls features (`--all-features`), a provider the application installed first
 /// stays.
+///
+/// The process's provider can be installed once and never removed, and the other tests of this
+/// file install ring through the default client; so the check runs in a fresh process of this
+/// test binary (the same under `cargo test`, where tests share a process, and nextest).
 #[cfg(all(feature = "rustls-ring", feature = "rustls"))]
 #[test]
 fn a_provider_the_application_installed_stays() {
+    if std::env::var_os(CHILD).is_none() {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_provider_the_application_installed_stays",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "the check failed in its own process:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("1 passed"),
+            "the check did not run:\n{stdout}"
+        );
+        return;
+    }
     let aws_lc = rustls::crypto::aws_lc_rs::default_provider();
     aws_lc.clone().install_default().unwrap();
     let installed = provider_after_building_a_client();

@@ -363,7 +363,7 @@ where
 }
 
 /// Runs [`check`] on model `model` of crate `krate` (one of `models` fuzzed in that crate) and
-/// records its row for `RELIABILITY.md`.
+/// records its row for the reliability report.
 pub fn run<T>(krate: &str, model: &str, fixture: &str, models: u32) -> Result<Stats, String>
 where
     T: DeserializeOwned + Serialize + Debug,

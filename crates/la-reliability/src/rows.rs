@@ -1,4 +1,5 @@
-//! The rows of `RELIABILITY.md`: what a test records, where, and how the file is rendered.
+//! The rows behind the figures of `RELIABILITY.md`: what a test records, where, and how the
+//! detailed report (`target/reliability/REPORT.md`) is rendered.
 //!
 //! A reliability test builds its [`Row`]s from what it measured and calls [`write()`], which
 //! replaces `target/reliability/<name>.jsonl` (one JSON object per line). The report binary
@@ -244,7 +245,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
 }
 
-/// Renders `RELIABILITY.md` from the rows.
+/// Renders the detailed report (every recorded case with its figures) from the rows.
 pub fn render(rows: Vec<Row>) -> String {
     let mut rows = merge(rows);
     let position = |area: &str| {
@@ -263,22 +264,13 @@ pub fn render(rows: Vec<Row>) -> String {
     });
 
     let mut text = String::new();
-    text.push_str("# Reliability\n\n");
+    text.push_str("# Reliability: every recorded case\n\n");
     text.push_str(
-        "<!-- Rendered by `cargo run -p liveagent-tests --bin reliability-report` from the rows \
-         the tests wrote under target/reliability/; do not edit by hand. -->\n\n",
-    );
-    text.push_str(
-        "Every figure below was produced by a test of this repository, in a debug build, and \
-         every row names the command that re-runs it. The tests assert the properties (no \
-         panic, no hang, no duplicate write, no leaked secret, ...), so a regression fails CI \
-         (`cargo nextest run --workspace --all-features`) rather than changing a number here.\n\n\
-         To refresh this file:\n\n\
-         ```sh\n\
-         rm -rf target/reliability\n\
-         cargo nextest run --workspace --all-features\n\
-         cargo run -p liveagent-tests --bin reliability-report\n\
-         ```\n",
+        "Rendered by `cargo run -p liveagent-tests --bin reliability-report` from the rows the \
+         reliability tests wrote under target/reliability/ in this run (a debug build). Each \
+         row names the command that re-runs it; the tests assert the properties, so a \
+         regression fails the test rather than changing a number here. The promises these \
+         figures support are listed in RELIABILITY.md at the root of the workspace.\n",
     );
     let mut current: Option<String> = None;
     for row in &rows {
