@@ -22,6 +22,9 @@ const TASKS: usize = 64;
 
 struct Outcome {
     steady_utilisation: f64,
+    /// The steady rate against the limiter's own pace (one request per `RateLimit::interval`),
+    /// which stays a few percent under N/W so that no window of W + J holds more than N.
+    pace_utilisation: f64,
     total_utilisation: f64,
     achieved_per_second: f64,
     server_429s: u64,
@@ -46,6 +49,7 @@ fn run(window: Duration, length: Duration, server_burst: u32) -> Result<Outcome>
         .ok_or("the simulator has no ticket")?;
     let limit = la_core::RateLimit::new(LIMIT, window)?;
     let client_burst = limit.burst_size();
+    let pace = 1.0 / limit.interval().as_secs_f64();
     let client = la_core::Client::builder()
         .base_url(sim.base_url())
         .api_key(sim.api_key())
@@ -112,6 +116,7 @@ fn run(window: Duration, length: Duration, server_burst: u32) -> Result<Outcome>
         .count() as f64;
     Ok(Outcome {
         steady_utilisation: steady / ((length_s - warm) * rate),
+        pace_utilisation: steady / ((length_s - warm) * pace),
         total_utilisation: in_run / (f64::from(client_burst) + length_s * rate),
         achieved_per_second: steady / (length_s - warm),
         server_429s,
@@ -144,29 +149,34 @@ fn main() -> Result<()> {
             window.as_secs_f64()
         );
         let mut steady = Vec::new();
+        let mut paced = Vec::new();
         let mut total = Vec::new();
         let mut rejected = Vec::new();
         for round in 0..rounds {
             let outcome = run(window, Duration::from_secs_f64(seconds), server_burst)?;
             println!(
-                "run {}: {:.2} requests/s of {:.2} allowed: steady-state utilisation {:.2}%, \
-                 whole run (burst included) {:.2}%, server 429s {}, client errors {}",
+                "run {}: {:.2} requests/s of {:.2} allowed: steady-state utilisation {:.2}% \
+                 ({:.2}% of the limiter's pace), whole run (burst included) {:.2}%, server 429s \
+                 {}, client errors {}",
                 round + 1,
                 outcome.achieved_per_second,
                 f64::from(LIMIT) / window.as_secs_f64(),
                 outcome.steady_utilisation * 100.0,
+                outcome.pace_utilisation * 100.0,
                 outcome.total_utilisation * 100.0,
                 outcome.server_429s,
                 outcome.errors
             );
             steady.push(outcome.steady_utilisation);
+            paced.push(outcome.pace_utilisation);
             total.push(outcome.total_utilisation);
             rejected.push(outcome.server_429s as f64);
         }
         println!(
-            "median of {rounds} (server burst {server_burst}): steady-state utilisation {:.2}%, \
-             whole run {:.2}%, server 429s {} (max {})",
+            "median of {rounds} (server burst {server_burst}): steady-state utilisation {:.2}% \
+             ({:.2}% of the limiter's pace), whole run {:.2}%, server 429s {} (max {})",
             median(&steady) * 100.0,
+            median(&paced) * 100.0,
             median(&total) * 100.0,
             median(&rejected),
             rejected.iter().copied().fold(0.0, f64::max)
