@@ -56,6 +56,22 @@ fn ids(pages: &[Page<Item>]) -> Vec<u32> {
         .collect()
 }
 
+/// Checks that every mock got what it expects.
+async fn assert_mocks(mocks: impl IntoIterator<Item = Mock>) {
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+/// Every page of a listing as the stream yields it, the error that ends it included.
+async fn page_results(
+    client: Client,
+    request: Request,
+    style: PageStyle,
+) -> Vec<Result<Page<Item>, Error>> {
+    futures_util::StreamExt::collect(pagination::pages(client, request, style)).await
+}
+
 #[tokio::test]
 async fn numbered_pages_until_a_short_page() {
     let mut server = mockito::Server::new_async().await;
@@ -72,9 +88,7 @@ async fn numbered_pages_until_a_short_page() {
     assert_eq!(pages[0].next, Some(PageToken::Number(2)));
     assert_eq!(pages[2].this, Some(PageToken::Number(3)));
     assert_eq!(pages[2].next, None);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 
     // The item stream yields the same items, one by one.
     let mocks = [
@@ -90,9 +104,7 @@ async fn numbered_pages_until_a_short_page() {
         items.iter().map(|i| i.id).collect::<Vec<_>>(),
         (0..7).collect::<Vec<_>>()
     );
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -120,9 +132,7 @@ async fn an_exact_multiple_of_per_page_ends_with_an_empty_page() {
     assert_eq!(pages.len(), 3);
     assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
     assert!(pages[2].items.is_empty());
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -136,9 +146,7 @@ async fn numbered_listing_resumes_from_the_given_page() {
     let pages = all_pages(&client, list(2).query("_page", 4), PageStyle::Numbered).await;
     assert_eq!(ids(&pages), vec![6, 7, 8]);
     assert_eq!(pages[0].this, Some(PageToken::Number(4)));
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -156,9 +164,7 @@ async fn cursor_chain_ends_when_the_header_is_missing() {
     assert_eq!(pages[0].next, Some(PageToken::Cursor("c1".into())));
     assert_eq!(pages[1].this, Some(PageToken::Cursor("c1".into())));
     assert_eq!(pages[2].next, None);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -173,9 +179,7 @@ async fn cursor_chain_ends_when_the_header_is_empty() {
     assert_eq!(pages.len(), 2);
     assert_eq!(ids(&pages), vec![0, 1, 2, 3]);
     assert_eq!(pages[1].next, None);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -209,9 +213,7 @@ async fn cursor_listing_resumes_from_the_given_cursor() {
     assert_eq!(ids(&pages), vec![42, 43, 44]);
     assert_eq!(pages[0].this, Some(PageToken::Cursor(cursor)));
     assert_eq!(pages[1].this, Some(PageToken::Cursor("next=1".into())));
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -228,9 +230,7 @@ async fn a_server_repeating_the_cursor_is_an_error_not_an_endless_loop() {
         .create_async()
         .await;
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
-            .await;
+    let results = page_results(client, list(2), PageStyle::Cursor).await;
     assert_eq!(results.len(), 3, "the stream did not stop after the error");
     // The page that repeats its cursor is delivered (its items are good), then the error.
     assert_eq!(
@@ -265,9 +265,7 @@ async fn a_server_leading_back_to_an_earlier_cursor_is_an_error_not_an_endless_l
         page(&mut server, "_perPage=2&_cursor=B", body(4..6), Some("A")).await,
     ];
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
-            .await;
+    let results = page_results(client, list(2), PageStyle::Cursor).await;
     assert_eq!(
         results.len(),
         4,
@@ -298,9 +296,7 @@ async fn a_server_leading_back_to_an_earlier_cursor_is_an_error_not_an_endless_l
         other => panic!("expected a Pagination error, got {other:?}"),
     }
     // Each page was asked for once: the repeated cursor was refused before a request.
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -335,9 +331,7 @@ async fn a_server_leading_back_to_the_starting_cursor_is_an_error() {
         matches!(&error, Err(Error::Pagination { kind: PaginationErrorKind::CursorLoop, message, .. }) if message.contains("(start)")),
         "{error:?}"
     );
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -347,9 +341,7 @@ async fn a_page_whose_cursor_header_is_not_text_is_delivered_before_the_error() 
         common::Reply::json(r#"[{"id":1},{"id":2}]"#).header("next_page_cursor", "caf\u{e9}"),
     );
     let client = double.builder().no_rate_limit().build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
-            .await;
+    let results = page_results(client, list(2), PageStyle::Cursor).await;
     assert_eq!(results.len(), 2, "{results:?}");
     let page = results[0].as_ref().unwrap();
     assert_eq!(page.items, vec![Item { id: 1 }, Item { id: 2 }]);
@@ -411,9 +403,7 @@ async fn every_page_goes_through_the_limiter() {
     let pages = all_pages(&client, list(2), PageStyle::Numbered).await;
     assert_eq!(pages.len(), 3);
     assert_eq!(limiter.count(), 3);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -430,10 +420,7 @@ async fn invalid_paging_parameters_fail_before_sending() {
         list(5).query("_page", 0),
         Request::new(Method::GET, "/tickets").query("_perPage", "many"),
     ] {
-        let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
-            pagination::pages(client.clone(), request, PageStyle::Numbered),
-        )
-        .await;
+        let results = page_results(client.clone(), request, PageStyle::Numbered).await;
         assert_eq!(results.len(), 1);
         assert!(
             matches!(
@@ -462,9 +449,7 @@ async fn an_empty_page_that_names_a_next_cursor_is_followed() {
     let pages = all_pages(&client, list(2), PageStyle::Cursor).await;
     assert_eq!(ids(&pages), vec![0, 1]);
     assert_eq!(pages[0].next, Some(PageToken::Cursor("A".into())));
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -478,9 +463,7 @@ async fn a_round_of_three_cursors_is_caught_before_the_repeated_page_is_loaded()
         page(&mut server, "_perPage=2&_cursor=C", body(4..5), Some("A")).await,
     ];
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
-            .await;
+    let results = page_results(client, list(2), PageStyle::Cursor).await;
     assert_eq!(results.len(), 5, "{results:?}");
     let loaded: Vec<u32> = results[..4]
         .iter()
@@ -495,9 +478,7 @@ async fn a_round_of_three_cursors_is_caught_before_the_repeated_page_is_loaded()
         })
     ));
     // Each mock expects exactly one request: A was not asked for again.
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -519,9 +500,7 @@ async fn a_new_cursor_for_the_same_records_is_a_repeated_page() {
             ..
         })
     ));
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 /// A mock that refuses one query with 422.
@@ -551,9 +530,7 @@ async fn the_default_page_size_is_the_largest_and_halves_when_refused() {
     let pages = all_pages(&client, request, PageStyle::Numbered).await;
     assert_eq!(ids(&pages), (0..300).collect::<Vec<_>>());
     assert_eq!(pages[0].per_page, 250);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -564,28 +541,22 @@ async fn a_refused_size_gives_up_at_the_server_default_or_when_the_caller_set_it
         mocks.push(refused(&mut server, &format!("_page=1&_perPage={size}")).await);
     }
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(
-            client.clone(),
-            Request::new(Method::GET, "/tickets"),
-            PageStyle::Numbered,
-        ))
-        .await;
+    let results = page_results(
+        client.clone(),
+        Request::new(Method::GET, "/tickets"),
+        PageStyle::Numbered,
+    )
+    .await;
     assert_eq!(results.len(), 1);
     assert_eq!(
         results[0].as_ref().unwrap_err().status(),
         Some(la_core::StatusCode::UNPROCESSABLE_ENTITY)
     );
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 
     // A size the caller set is sent once; its refusal is the error.
     let explicit = refused(&mut server, "_perPage=2000&_page=1").await;
-    let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
-        pagination::pages(client, list(2000), PageStyle::Numbered),
-    )
-    .await;
+    let results = page_results(client, list(2000), PageStyle::Numbered).await;
     assert_eq!(results.len(), 1);
     assert!(results[0].as_ref().unwrap_err().status().is_some());
     explicit.assert_async().await;
@@ -601,9 +572,7 @@ async fn a_short_first_page_costs_one_empty_page_more() {
     let client = mock_builder(&server.url()).build().unwrap();
     let pages = all_pages(&client, list(50), PageStyle::Numbered).await;
     assert_eq!(ids(&pages), vec![0, 1, 2]);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -617,13 +586,12 @@ async fn a_full_last_page_numbered_u32_max_ends_in_an_overflow_error() {
     )
     .await;
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(
-            client,
-            list(2).query("_page", u32::MAX),
-            PageStyle::Numbered,
-        ))
-        .await;
+    let results = page_results(
+        client,
+        list(2).query("_page", u32::MAX),
+        PageStyle::Numbered,
+    )
+    .await;
     assert_eq!(results.len(), 2, "{results:?}");
     assert_eq!(results[0].as_ref().unwrap().items.len(), 2);
     assert!(matches!(
@@ -666,9 +634,7 @@ async fn an_offset_listing_stops_at_its_end_even_when_the_server_serves_more() {
     assert_eq!(pages[0].this, Some(PageToken::Offset(10)));
     assert_eq!(pages[0].next, Some(PageToken::Offset(12)));
     assert_eq!(pages[1].next, None);
-    for mock in mocks {
-        mock.assert_async().await;
-    }
+    assert_mocks(mocks).await;
 }
 
 #[tokio::test]
@@ -683,10 +649,7 @@ async fn a_failed_probe_delivers_the_page_before_the_error() {
         .create_async()
         .await;
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> = futures_util::StreamExt::collect(
-        pagination::pages(client, list(5).query("_page", 3), PageStyle::Numbered),
-    )
-    .await;
+    let results = page_results(client, list(5).query("_page", 3), PageStyle::Numbered).await;
     assert_eq!(results.len(), 2, "{results:?}");
     assert_eq!(results[0].as_ref().unwrap().items.len(), 2);
     assert!(results[1].as_ref().is_err_and(Error::is_not_found));
@@ -709,9 +672,7 @@ async fn a_repeated_cursor_in_the_error_is_redacted_before_it_is_cut() {
         .create_async()
         .await;
     let client = mock_builder(&server.url()).build().unwrap();
-    let results: Vec<Result<Page<Item>, Error>> =
-        futures_util::StreamExt::collect(pagination::pages(client, list(2), PageStyle::Cursor))
-            .await;
+    let results = page_results(client, list(2), PageStyle::Cursor).await;
     match results.last() {
         Some(Err(
             err @ Error::Pagination {

@@ -1,8 +1,8 @@
 //! The `la-mock` binary: bad input gives a one-line error and a non-zero exit; good input serves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 fn run(args: &[&str]) -> (i32, String) {
@@ -86,6 +86,35 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// The simulator started on a free port with `args`, and the lines it prints. Keep the lines
+/// until the end of the test: the server prints more after the first ones.
+fn serve(args: &[&str]) -> (KillOnDrop, Lines<BufReader<ChildStdout>>) {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_la-mock"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    (child, BufReader::new(stdout).lines())
+}
+
+/// The base URL at the end of the simulator's first line.
+fn url_of(first_line: &str) -> String {
+    first_line.rsplit(' ').next().unwrap().to_owned()
+}
+
+/// A runtime for the test's requests.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn serves_and_prints_url_and_key() {
     let dir = std::env::temp_dir().join(format!("la-mock-cli-ok-{}", std::process::id()));
@@ -96,37 +125,24 @@ fn serves_and_prints_url_and_key() {
         r#"{"tickets": [{"id": "900", "subject": "From file"}]}"#,
     )
     .unwrap();
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_la-mock"))
-            .args([
-                "--port",
-                "0",
-                "--seed-tickets",
-                "3",
-                "--api-key",
-                "cli-key",
-                "--seed-file",
-            ])
-            .arg(&seed)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+    let seed = seed.to_str().unwrap();
+    let (child, mut lines) = serve(&[
+        "--seed-tickets",
+        "3",
+        "--api-key",
+        "cli-key",
+        "--seed-file",
+        seed,
+    ]);
     let first = lines.next().unwrap().unwrap();
     let second = lines.next().unwrap().unwrap();
-    let url = first.rsplit(' ').next().unwrap().to_string();
+    let url = url_of(&first);
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v3"),
         "{first}"
     );
     assert_eq!(second, "API key: cli-key");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -147,38 +163,22 @@ fn serves_and_prints_url_and_key() {
 
 #[test]
 fn the_rate_limit_algorithm_is_chosen_on_the_command_line() {
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_la-mock"))
-            .args([
-                "--port",
-                "0",
-                "--api-key",
-                "cli-key",
-                "--rate-limit",
-                "2/60",
-                "--rate-algorithm",
-                "sliding",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .take(3)
-        .map(Result::unwrap)
-        .collect();
+    let args = [
+        "--api-key",
+        "cli-key",
+        "--rate-limit",
+        "2/60",
+        "--rate-algorithm",
+        "sliding",
+    ];
+    let (child, lines) = serve(&args);
+    let lines: Vec<String> = lines.take(3).map(Result::unwrap).collect();
     assert_eq!(
         lines[2], "rate limit: 2 requests per 60s (burst 2, sliding)",
         "{lines:?}"
     );
-    let url = lines[0].rsplit(' ').next().unwrap().to_string();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let url = url_of(&lines[0]);
+    let rt = runtime();
     let statuses: Vec<u16> = rt.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -202,34 +202,20 @@ fn the_rate_limit_algorithm_is_chosen_on_the_command_line() {
 
 #[test]
 fn list_flags_cap_pages_and_ignore_the_page_number() {
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_la-mock"))
-            .args([
-                "--port",
-                "0",
-                "--seed-tickets",
-                "30",
-                "--api-key",
-                "cli-key-0123456789abcdef",
-                "--no-rate-limit",
-                "--max-per-page",
-                "4",
-                "--ignore-page",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    // The reader stays open until the end: the server prints more lines after the first.
-    let mut lines = BufReader::new(stdout).lines();
+    let args = [
+        "--seed-tickets",
+        "30",
+        "--api-key",
+        "cli-key-0123456789abcdef",
+        "--no-rate-limit",
+        "--max-per-page",
+        "4",
+        "--ignore-page",
+    ];
+    let (child, mut lines) = serve(&args);
     let first = lines.next().unwrap().unwrap();
-    let url = first.rsplit(' ').next().unwrap().to_string();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let url = url_of(&first);
+    let rt = runtime();
     let get = |query: &'static str| {
         let url = format!("{url}/tickets?{query}");
         rt.block_on(async move {
