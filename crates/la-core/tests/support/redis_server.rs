@@ -34,8 +34,8 @@ impl RedisServer {
             Ok(binary) => binary,
             Err(why) => {
                 let message = format!(
-                    "{what}: {why}; install it (apt-get install redis-server) or set \
-                     REDIS_SERVER to its path to run this test"
+                    "{what}: {why}; install redis-server (apt-get install redis-server) or \
+                     set REDIS_SERVER to its path to run this test"
                 );
                 if std::env::var("LIVEAGENT_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
                     panic!(
