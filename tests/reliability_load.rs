@@ -83,9 +83,13 @@ async fn five_hundred_tasks_share_the_rate_limit_without_a_429() {
     assert_eq!(errors, 0);
     assert_eq!(counts.rate_limited, 0, "no 429 from the server");
     assert_eq!(counts.handled, TASKS as u64);
+    // The pace is an upper bound however late the tasks run, so it is checked tightly (2% for
+    // the timer's resolution over a few seconds); how much of it is used depends on the
+    // scheduler, so the lower bound is loose enough for a machine whose cores are all busy
+    // elsewhere, and still fails a limiter that lets tasks wait on one another's turns.
     assert!(
-        share >= 0.97,
-        "achieved {achieved:.2} req/s of {allowed:.2}"
+        share >= 0.6,
+        "achieved only {achieved:.2} req/s of {allowed:.2}"
     );
     assert!(share <= 1.02, "faster than the limit: {achieved:.2} req/s");
 }

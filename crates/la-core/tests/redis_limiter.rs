@@ -2,7 +2,13 @@
 
 //! The shared rate limiter against a real `redis-server` started by each test: the rate held by
 //! many clients, Redis killed and restarted, the API key kept out of Redis, a silent Redis.
-//! (Needs the `redis-limiter` feature.)
+//! (Needs the `redis-limiter` feature.) A test that needs `redis-server` prints `SKIPPED:` and
+//! passes when it is not installed, unless `LIVEAGENT_REQUIRE_REDIS=1` is set.
+//!
+//! Timings are wall-clock and must hold on a fully loaded machine: the number of requests is
+//! bounded strictly from above (the limiter must never exceed it, however late anyone runs),
+//! only loosely from below, and a bound on a duration tells a timeout from a hang with
+//! [`SCHEDULING_SLACK`] to spare rather than measuring latency.
 
 #![cfg(feature = "redis-limiter")]
 
@@ -19,11 +25,24 @@ use common::{Double, KEY, Reply, assert_no_key, capture_traces};
 use fake_redis::FakeRedis;
 use la_core::stack::rate_limit::{Denied, LocalLimiter};
 use la_core::stack::redis_limiter::{
-    DEFAULT_KEY_PREFIX, RedisFailure, RedisLimiter, RedisLimiterError,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEY_PREFIX, RedisFailure, RedisLimiter, RedisLimiterError,
 };
 use la_core::{Error, Limiter, Method, RateLimit, Request};
 use redis_server::{RedisServer, SilentServer, free_port};
 use tokio::time::Instant;
+
+/// Room for a process that is scheduled late on a loaded machine, added to every upper bound
+/// on a duration.
+const SCHEDULING_SLACK: Duration = Duration::from_secs(2);
+
+/// How late a request may reach the test double after its token was taken in Redis (the
+/// pairwise check below allows this many extra requests' worth of time).
+const DELIVERY_JITTER: Duration = Duration::from_millis(250);
+
+/// The share of the budget the clients must use at least: low enough for a machine whose
+/// cores are all busy with something else, high enough that clients held back by one another
+/// (a token taken twice, or a wait that blocks every client) would fail.
+const MIN_UTILISATION: f64 = 0.6;
 
 fn get() -> Request {
     Request::new(Method::GET, "/tickets")
@@ -100,15 +119,17 @@ async fn eight_clients_with_one_key_share_the_limit() {
         "{sent} requests > budget {allowed:.1}"
     );
     assert!(
-        sent >= 0.95 * allowed,
-        "{sent} requests < 95% of {allowed:.1}"
+        sent >= MIN_UTILISATION * allowed,
+        "{sent} requests < {:.0}% of {allowed:.1}",
+        100.0 * MIN_UTILISATION
     );
-    // The bucket holds between any two requests, not only over the whole run (one request of
-    // slack: a request is seen a little after its token was taken).
+    // The bucket holds between any two requests, not only over the whole run. A request is
+    // seen a little after its token was taken, so requests whose tokens were spread over up to
+    // DELIVERY_JITTER more may arrive together.
     for (i, first) in times.iter().enumerate() {
         for (j, last) in times.iter().enumerate().skip(i) {
             let count = (j - i + 1) as f64;
-            let bound = budget(limit, *last - *first) + 1.0;
+            let bound = budget(limit, *last - *first + DELIVERY_JITTER) + 1.0;
             assert!(
                 count <= bound,
                 "{count} requests within {:?}",
@@ -209,7 +230,7 @@ async fn redis_killed_and_restarted_falls_back_then_recovers() {
     let denied = limiter.acquire().await.unwrap_err();
     assert!(denied.retry_after > Duration::from_secs(9), "{denied:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < SCHEDULING_SLACK,
         "{:?}",
         started.elapsed()
     );
@@ -361,7 +382,7 @@ async fn a_redis_that_never_answers_is_bounded_by_the_redis_timeout() {
         "{err}"
     );
     assert!(
-        started.elapsed() < Duration::from_millis(1_000),
+        started.elapsed() < Duration::from_millis(300) + SCHEDULING_SLACK,
         "{:?}",
         started.elapsed()
     );
@@ -376,16 +397,25 @@ async fn a_redis_that_never_answers_is_bounded_by_the_redis_timeout() {
     assert_eq!(limiter.acquire().await, Ok(()));
     let first = started.elapsed();
     assert!(first >= redis_timeout, "{first:?}");
-    assert!(
-        first < redis_timeout + Duration::from_millis(300),
-        "{first:?}"
-    );
-    // Until Redis is asked again, requests do not wait for it.
+    assert!(first < redis_timeout + SCHEDULING_SLACK, "{first:?}");
+    // Until Redis is asked again, requests do not wait for it: Redis fails no more times, and
+    // the four together take less than the four Redis timeouts they would otherwise wait.
+    let failures = limiter.stats().redis_failures;
     let started = Instant::now();
     for _ in 0..4 {
         assert_eq!(limiter.acquire().await, Ok(()));
     }
-    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(
+        started.elapsed() < 4 * redis_timeout,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        limiter.stats().redis_failures,
+        failures,
+        "{:?}",
+        limiter.stats()
+    );
     assert!(!limiter.is_redis_healthy());
 
     // Through a client: a request goes out after at most the Redis timeout.
@@ -402,7 +432,11 @@ async fn a_redis_that_never_answers_is_bounded_by_the_redis_timeout() {
         .unwrap();
     let started = Instant::now();
     let _: serde_json::Value = client.execute(get()).await.unwrap();
-    assert!(started.elapsed() < redis_timeout + Duration::from_millis(300));
+    assert!(
+        started.elapsed() < redis_timeout + SCHEDULING_SLACK,
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -413,8 +447,9 @@ async fn an_unreachable_redis_is_reported_without_the_password() {
         .build()
         .await
         .unwrap_err();
+    // A refused connection is tried again until the connect timeout: bounded by it, not faster.
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < DEFAULT_CONNECT_TIMEOUT + SCHEDULING_SLACK,
         "{:?}",
         started.elapsed()
     );
