@@ -71,6 +71,13 @@ pub use la_core::{body, client, de, error, filters, pagination, request, respons
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// Test support for your own tests (the `test-util` feature): a scripted transport that answers
+/// canned responses in order and records what it receives. See [`la_core::testing`].
+#[cfg(feature = "test-util")]
+pub mod testing {
+    pub use la_core::testing::{Answer, RecordedRequest, ScriptedTransport};
+}
+
 #[cfg(feature = "account")]
 pub use la_account as account;
 #[cfg(feature = "agents")]
