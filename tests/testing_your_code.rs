@@ -2,8 +2,9 @@
 //!
 //! - `liveagent::testing::ScriptedTransport` (the `test-util` feature): canned answers, no server,
 //!   and a record of what the code sent;
-//! - the simulator `la-mock` (a dev-dependency): a whole LiveAgent API on 127.0.0.1, seeded with
-//!   the records the test needs, with faults and rate limits on demand.
+//! - the simulator `la-mock`: a whole LiveAgent API on 127.0.0.1, seeded with the records the
+//!   test needs, with faults and rate limits on demand; `test-util` re-exports it as
+//!   `liveagent::testing::simulator`.
 //!
 //! The user's Cargo.toml for this file:
 //!
@@ -13,15 +14,18 @@
 //!
 //! [dev-dependencies]
 //! liveagent = { version = "0.1", features = ["test-util"] }
-//! la-mock = "0.1"
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! serde_json = "1"
 //! ```
+//!
+//! Without the facade's `test-util`, add `la-mock = "0.1"` to the dev-dependencies and use
+//! `la_mock::{Simulator, Fault, FaultRule}` (what `liveagent::testing::simulator` is).
 
 use std::time::Duration;
 
-use la_mock::{Fault, FaultRule, Simulator};
 use liveagent::prelude::*;
+use liveagent::testing::Simulator;
+use liveagent::testing::simulator::{Fault, FaultRule};
 use liveagent::testing::{Answer, ScriptedTransport};
 use liveagent::tickets::models::TicketStatus;
 use liveagent::{Error, RetryConfig};
