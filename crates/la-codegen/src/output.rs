@@ -82,7 +82,8 @@ fn read(path: &Path) -> Result<String, GenError> {
 }
 
 /// The `[package]` table of a generated crate: its name and description, the rest from the
-/// workspace.
+/// workspace. The decoder fuzz test stays out of the published package: it needs
+/// `la-reliability`, which is not published (cargo drops that dev-dependency when packaging).
 fn package_section(name: &str, description: &str) -> String {
     format!(
         r#"
@@ -97,6 +98,8 @@ repository.workspace = true
 homepage.workspace = true
 keywords.workspace = true
 categories.workspace = true
+# Needs the unpublished `la-reliability`: run in the workspace only.
+exclude = ["tests/decode_fuzz.rs"]
 "#
     )
 }

@@ -32,6 +32,8 @@
 //! - `redis-limiter`: `stack::redis_limiter::RedisLimiter`, a rate limiter whose state lives in
 //!   Redis, so that many processes using one API key share one limit (and
 //!   `ClientBuilder::redis_limiter`, to turn it on in one line).
+//! - `test-util`: [`testing::ScriptedTransport`], a transport that answers canned responses in
+//!   order and records the requests, for the unit tests of code that uses the SDK.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -47,6 +49,8 @@ pub mod pagination;
 pub mod request;
 pub mod response;
 pub mod stack;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use body::Body;
 pub use client::{BaseUrl, BoxService, Client, ClientBuilder};

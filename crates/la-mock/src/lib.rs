@@ -1,7 +1,7 @@
 //! An embedded simulator of the LiveAgent help-desk REST API v3.
 //!
-//! The simulator serves all 255 operations of the OpenAPI description shipped with the
-//! workspace (`spec/liveagent-v3.openapi.json`) under `http://127.0.0.1:PORT/api/v3`:
+//! The simulator serves all 255 operations of the OpenAPI description shipped inside this crate
+//! (`spec/liveagent-v3.openapi.json`, compiled in) under `http://127.0.0.1:PORT/api/v3`:
 //!
 //! - every request is authenticated (`apikey` header), routed (unknown path `404`, wrong method
 //!   `405`) and validated against the description (`422` with `{"message": ...}` naming the
@@ -36,6 +36,43 @@
 //! sim.shutdown().await;
 //! # Ok(())
 //! # }
+//! ```
+//!
+//! # In your own tests
+//!
+//! Add `la-mock` as a dev-dependency (with tokio's `macros` and `rt-multi-thread`), or enable
+//! the `liveagent` facade's `test-util` feature, which re-exports this crate as
+//! `liveagent::testing::simulator` (and [`Simulator`] as `liveagent::testing::Simulator`). Start
+//! one simulator per test: each listens on its own port, so tests run in parallel.
+//!
+//! - **Start:** [`Simulator::start`] with the defaults, or [`Simulator::builder`]; point the
+//!   client at [`Simulator::base_url`] with [`Simulator::api_key`].
+//! - **Seed:** [`SimBuilder::seed`] (the same seed gives the same data), the counts
+//!   ([`SimBuilder::tickets`], [`SimBuilder::contacts`], ..., [`SimBuilder::counts`]; `0` for
+//!   none), records of your own ([`SimBuilder::seed_records`], [`read_seed_file`],
+//!   [`Simulator::insert_record`]); read the state back with [`Simulator::record`],
+//!   [`Simulator::records`] and [`Simulator::record_count`].
+//! - **Faults, rate limits, counters:** the sections below. Most tests want
+//!   [`SimBuilder::no_rate_limit`], unless they test behaviour under the limit.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use la_mock::{Fault, FaultRule, Resource, Simulator};
+//!
+//! let sim = Simulator::builder()
+//!     .tickets(0)
+//!     .no_rate_limit()
+//!     .seed_records(serde_json::json!({"tickets": [
+//!         {"id": "t1", "status": "C", "subject": "Printer on fire"},
+//!     ]}))
+//!     .fault(FaultRule::operation("getTicketsList", Fault::status(503)))
+//!     .start()
+//!     .await?;
+//! // ... run the code under test against sim.base_url() with sim.api_key() ...
+//! assert_eq!(sim.record_count(Resource::Tickets), 1);
+//! let listing = sim.counters().operation("getTicketsList");
+//! println!("{} requests, {} met the fault", listing.received, listing.faulted);
+//! # Ok(()) }
 //! ```
 //!
 //! # Rate limits

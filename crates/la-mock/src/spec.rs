@@ -7,7 +7,7 @@ use http::Method;
 use serde_json::Value;
 
 /// The OpenAPI description the simulator serves, embedded at build time.
-pub const SPEC_JSON: &str = include_str!("../../../spec/liveagent-v3.openapi.json");
+pub const SPEC_JSON: &str = include_str!("../spec/liveagent-v3.openapi.json");
 
 /// Where a parameter travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

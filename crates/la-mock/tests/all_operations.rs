@@ -7,7 +7,7 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-const SPEC: &str = include_str!("../../../spec/liveagent-v3.openapi.json");
+const SPEC: &str = include_str!("../spec/liveagent-v3.openapi.json");
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {

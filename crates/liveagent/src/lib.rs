@@ -68,8 +68,25 @@ pub use la_core::{body, client, de, error, filters, pagination, request, respons
 
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Test support for your own tests (the `test-util` feature).
+///
+/// - [`ScriptedTransport`](testing::ScriptedTransport): a transport for
+///   [`Client::from_service`](crate::Client::from_service) that answers canned
+///   [`Answer`](testing::Answer)s in order and records every request; no server runs (see
+///   [`la_core::testing`]).
+/// - [`Simulator`](testing::Simulator): the whole LiveAgent API on 127.0.0.1, seeded, with
+///   faults, rate limits and request counters; the `la-mock` crate is
+///   [`testing::simulator`].
+#[cfg(feature = "test-util")]
+pub mod testing {
+    pub use la_core::testing::{Answer, RecordedRequest, ScriptedTransport};
+    /// The simulator crate, `la-mock`: its builder, faults, rate limits, counters and records.
+    pub use la_mock as simulator;
+    pub use la_mock::Simulator;
+}
 
 #[cfg(feature = "account")]
 pub use la_account as account;
