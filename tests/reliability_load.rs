@@ -14,8 +14,15 @@ use liveagent_tests::{builder_for, simulator};
 
 const BINARY: &str = "reliability_load";
 
+/// Held by each test of this file for its whole run. The leak check counts the descriptors of
+/// the whole process, so under plain `cargo test`, where the tests of a file share one process
+/// and run at once, another test's sockets would count as leaked; this makes them take turns
+/// (under nextest, a test per process, it is never contended).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_tasks_share_the_rate_limit_without_a_429() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     const TASKS: usize = 500;
     const LIMIT: u32 = 180;
     const WINDOW: Duration = Duration::from_secs(3);
@@ -113,6 +120,7 @@ async fn batch(client: &Client, count: usize, concurrency: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_leak_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     const CONCURRENCY: usize = 256;
     let metrics = tokio::runtime::Handle::current().metrics();
     let sim = simulator(100).await;
