@@ -415,6 +415,17 @@ async fn no_window_holds_more_than_the_limit_burst_included() {
     }
 }
 
+/// Makes `calls` calls one after the other; the longest any of them took.
+async fn longest_wait(client: la_core::Client, calls: usize) -> Duration {
+    let mut longest = Duration::ZERO;
+    for _ in 0..calls {
+        let start = Instant::now();
+        let _: serde_json::Value = client.execute(get()).await.unwrap();
+        longest = longest.max(start.elapsed());
+    }
+    longest
+}
+
 #[tokio::test(start_paused = true)]
 async fn tasks_sharing_the_limit_each_wait_about_their_fair_share() {
     const TASKS: usize = 16;
@@ -423,18 +434,7 @@ async fn tasks_sharing_the_limit_each_wait_about_their_fair_share() {
     let double = Double::always(Reply::json("{}"));
     let client = double.builder().rate_limit(limit).build().unwrap();
     let handles: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let mut longest = Duration::ZERO;
-                for _ in 0..CALLS {
-                    let start = Instant::now();
-                    let _: serde_json::Value = client.execute(get()).await.unwrap();
-                    longest = longest.max(start.elapsed());
-                }
-                longest
-            })
-        })
+        .map(|_| tokio::spawn(longest_wait(client.clone(), CALLS)))
         .collect();
     let mut longest = Duration::ZERO;
     for handle in handles {
@@ -590,16 +590,7 @@ async fn clients_sharing_one_limiter_share_one_line() {
     let mut handles = Vec::new();
     for client in &clients {
         for _ in 0..TASKS_PER_CLIENT {
-            let client = client.clone();
-            handles.push(tokio::spawn(async move {
-                let mut longest = Duration::ZERO;
-                for _ in 0..CALLS {
-                    let start = Instant::now();
-                    let _: serde_json::Value = client.execute(get()).await.unwrap();
-                    longest = longest.max(start.elapsed());
-                }
-                longest
-            }));
+            handles.push(tokio::spawn(longest_wait(client.clone(), CALLS)));
         }
     }
     let mut longest = Duration::ZERO;
