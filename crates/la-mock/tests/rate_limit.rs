@@ -32,11 +32,7 @@ async fn burst_then_429_with_retry_after() {
     }
     let r = ping(&sim, "key-one-1").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after_secs(&r);
     assert!((1..=2).contains(&retry), "retry after {retry}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("rate limit"));
@@ -111,6 +107,15 @@ async fn runtime_changes_and_refill() {
     assert_eq!(ping(&sim, &key).await.status(), StatusCode::OK);
 }
 
+/// The `Retry-After` of an answer, in whole seconds.
+fn retry_after_secs(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 /// Sends `n` pings with `key` one after the other; returns their statuses.
 async fn statuses(sim: &Simulator, key: &str, n: usize) -> Vec<u16> {
     let mut statuses = Vec::with_capacity(n);
@@ -136,11 +141,7 @@ async fn sliding_window_admits_the_limit_then_refuses_with_retry_after() {
         [200, 200, 200, 200, 429, 429]
     );
     let r = ping(&sim, &key).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after_secs(&r);
     // Room again when the first request leaves its 60 s window.
     assert!((55..=60).contains(&retry), "retry after {retry}");
     assert_eq!(sim.counters().operation("ping").rate_limited, 3);
@@ -156,11 +157,7 @@ async fn fixed_window_admits_the_limit_per_window_and_ignores_the_burst() {
     // The burst of 1 applies to GCRA only: three at once, then refused until the next window.
     assert_eq!(statuses(&sim, &key, 4).await, [200, 200, 200, 429]);
     let r = ping(&sim, &key).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after_secs(&r);
     assert!((3590..=3600).contains(&retry), "retry after {retry}");
     // Switching the algorithm at run time starts afresh.
     sim.set_rate_limit(Some(limit.with_algorithm(RateLimitAlgorithm::Gcra)));
